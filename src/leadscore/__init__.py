@@ -1,0 +1,1 @@
+"""leadscore: open, explainable lead scoring."""

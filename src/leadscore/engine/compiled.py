@@ -1,0 +1,144 @@
+"""A scoring model prepared for fast evaluation: predicates built once, rules indexed by event type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from leadscore.engine.predicates import Predicate, compile_condition, get_path
+from leadscore.engine.types import US_PER_DAY, Lead
+from leadscore.model.conditions import Condition
+from leadscore.model.rules import Decay, EngagementRule, ExponentialDecay, FitRule, LinearDecay
+from leadscore.model.scoring_model import ScoringModel
+
+
+@cache
+def free_mail_domains() -> frozenset[str]:
+    """The shipped list of free-mail domains (``domain_in: free_mail``)."""
+    text = files("leadscore.data").joinpath("free_mail_domains.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip().casefold() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def lead_field(lead: Lead, name: str) -> Any:
+    """A lead's field, or its account's as ``account.<field>``."""
+    if name.startswith("account."):
+        if lead.account is None:
+            return None
+        return get_path(lead.account.fields, name[8:])
+    if name == "id":
+        return lead.id
+    return get_path(lead.fields, name)
+
+
+def event_field(properties: Mapping[str, Any], name: str) -> Any:
+    return get_path(properties, name)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFitRule:
+    rule: FitRule
+    matches: Predicate
+    cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledEngagementRule:
+    """An engagement rule with its effective decay and window (the rule's own, else the model's)."""
+
+    index: int
+    rule: EngagementRule
+    matches: Predicate | None
+    points: float
+    decay: Decay
+    window_us: int | None
+    period: str | None
+    per_period: int
+
+
+class CompiledModel:
+    """Everything the engine needs from a model, computed once and shared across leads."""
+
+    def __init__(self, model: ScoringModel) -> None:
+        self.model = model
+        self.key = model.key
+        self.lists: dict[str, frozenset[str]] = {"free_mail": free_mail_domains()}
+        self.lists.update({name: frozenset(d.casefold() for d in ds) for name, ds in model.lists.items()})
+        self.fit = [self._fit_rule(rule) for rule in model.fit]
+        self.account_fit = [self._fit_rule(rule) for rule in model.account.fit]
+        self.engagement = [self._engagement_rule(i, rule) for i, rule in enumerate(model.engagement)]
+        by_type: dict[str, list[CompiledEngagementRule]] = {}
+        for crule in self.engagement:
+            by_type.setdefault(crule.rule.event, []).append(crule)
+        self.rules_by_type = by_type
+        self.positive = tuple(c.index for c in self.engagement if c.points > 0)
+        lifecycle = model.lifecycle
+        self.stage_tests = [
+            (stage.name, self.stage_predicate(stage.when)) for stage in lifecycle.stages[1:] if stage.when
+        ]
+        self.recycle = self.stage_predicate(lifecycle.recycle) if lifecycle.recycle else None
+        self.disqualify = self.stage_predicate(lifecycle.disqualify) if lifecycle.disqualify else None
+
+    def _fit_rule(self, rule: FitRule) -> CompiledFitRule:
+        return CompiledFitRule(rule, compile_condition(rule.when, lead_field, self.lists), to_cents(rule.points))
+
+    def _engagement_rule(self, index: int, rule: EngagementRule) -> CompiledEngagementRule:
+        model = self.model
+        where = compile_condition(rule.where, event_field, self.lists) if rule.where is not None else None
+        window = rule.window_days if "window_days" in rule.model_fields_set else model.window_days
+        if rule.once:
+            period, per_period = "ever", 1
+        elif rule.limit is not None:
+            period, per_period = rule.limit.per, rule.limit.count
+        else:
+            period, per_period = None, 0
+        return CompiledEngagementRule(
+            index=index,
+            rule=rule,
+            matches=where,
+            points=float(rule.points),
+            decay=rule.decay if rule.decay is not None else model.decay,
+            window_us=round(window * US_PER_DAY) if window is not None else None,
+            period=period,
+            per_period=per_period,
+        )
+
+    def stage_predicate(self, condition: Condition) -> Predicate:
+        return compile_condition(condition, _stage_field, self.lists)
+
+
+def _stage_field(subject: Mapping[str, Any], name: str) -> Any:
+    if name.startswith("lead."):
+        lead = subject["lead"]
+        assert isinstance(lead, Lead)
+        return lead_field(lead, name[5:])
+    if name.startswith("account."):
+        return lead_field(subject["lead"], name)
+    return subject.get(name)
+
+
+def decay_factor(decay: Decay, age_us: int) -> float:
+    """The share of an occurrence's points left after ``age_us``; never above 1, never rising with age."""
+    if isinstance(decay, ExponentialDecay):
+        return float(0.5 ** (age_us / (decay.half_life_days * US_PER_DAY)))
+    if isinstance(decay, LinearDecay):
+        steps = age_us // round(decay.every_days * US_PER_DAY)
+        return max(0.0, 1.0 - decay.percent / 100.0 * steps)
+    return 1.0
+
+
+def to_cents(points: float) -> int:
+    """Rounds to hundredths, halves away from zero (2.345 -> 2.35, -2.345 -> -2.35) as people do by hand."""
+    scaled = abs(points) * 100.0
+    cents = int(scaled + 0.5)
+    # Guard against binary noise such as 2.345 * 100 == 234.49999999999997.
+    if abs(scaled + 0.5 - (cents + 1)) < 1e-9:
+        cents += 1
+    return -cents if points < 0 else cents
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)

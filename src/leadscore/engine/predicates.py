@@ -1,0 +1,162 @@
+"""Turns conditions into plain Python predicates, once per model, with no eval or exec.
+
+Comparison rules, shared by every engine: a missing value (absent, None or "") fails every test except
+``is_missing``; text tests are case-insensitive unless ``case_sensitive``; numeric tests read numbers
+from text ("1,200" is not a number, "1200" is); a number compared with ``equals`` or ``in`` matches
+the same number written as text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from leadscore.model.conditions import AllOf, AnyOf, Condition, FieldTest, NotOf
+
+Getter = Callable[[Any, str], Any]
+Predicate = Callable[[Any], bool]
+
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0"})
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return None if isinstance(value, float) and math.isnan(value) else float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return None if math.isnan(number) else number
+    return None
+
+
+def _norm_text(value: Any, case_sensitive: bool) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return text if case_sensitive else text.casefold()
+
+
+def _equal(actual: Any, expected: Any, case_sensitive: bool) -> bool:
+    if isinstance(expected, bool):
+        if isinstance(actual, bool):
+            return actual is expected
+        if isinstance(actual, str):
+            text = actual.strip().casefold()
+            return text in (_TRUE if expected else _FALSE)
+        return False
+    if isinstance(expected, int | float):
+        number = as_number(actual)
+        return number is not None and number == float(expected)
+    if isinstance(actual, bool):
+        return False
+    return _norm_text(actual, case_sensitive).strip() == _norm_text(expected, case_sensitive).strip()
+
+
+def email_domain(value: Any) -> str:
+    text = str(value).strip().casefold()
+    return text.rsplit("@", 1)[-1].rstrip(".")
+
+
+def compile_condition(condition: Condition, get: Getter, lists: Mapping[str, frozenset[str]]) -> Predicate:
+    """A predicate over a subject; ``get(subject, field)`` reads a field from it."""
+    if isinstance(condition, AllOf):
+        parts = [compile_condition(c, get, lists) for c in condition.all]
+        return lambda subject: all(p(subject) for p in parts)
+    if isinstance(condition, AnyOf):
+        parts = [compile_condition(c, get, lists) for c in condition.any]
+        return lambda subject: any(p(subject) for p in parts)
+    if isinstance(condition, NotOf):
+        inner = compile_condition(condition.not_, get, lists)
+        return lambda subject: not inner(subject)
+    return _compile_test(condition, get, lists)
+
+
+def _compile_test(test: FieldTest, get: Getter, lists: Mapping[str, frozenset[str]]) -> Predicate:
+    name = test.field
+    op = test.operator
+    if op == "is_set":
+        return lambda s: not is_missing(get(s, name))
+    if op == "is_missing":
+        return lambda s: is_missing(get(s, name))
+    check = _value_check(test, lists)
+
+    def predicate(subject: Any) -> bool:
+        value = get(subject, name)
+        return not is_missing(value) and check(value)
+
+    return predicate
+
+
+def _value_check(test: FieldTest, lists: Mapping[str, frozenset[str]]) -> Callable[[Any], bool]:
+    op = test.operator
+    cs = test.case_sensitive
+    if op == "equals":
+        expected = test.equals
+        return lambda v: _equal(v, expected, cs)
+    if op == "in_":
+        options = list(test.in_ or [])
+        return lambda v: any(_equal(v, o, cs) for o in options)
+    if op in ("between", "gt", "gte", "lt", "lte"):
+        return _numeric_check(test)
+    if op in ("contains", "starts_with", "ends_with"):
+        needle = _norm_text(getattr(test, op), cs)
+        if op == "contains":
+            return lambda v: needle in _norm_text(v, cs)
+        if op == "starts_with":
+            return lambda v: _norm_text(v, cs).startswith(needle)
+        return lambda v: _norm_text(v, cs).endswith(needle)
+    if op == "matches":
+        pattern = re.compile(test.matches or "", 0 if cs else re.IGNORECASE)
+        return lambda v: pattern.search(v if isinstance(v, str) else str(v)) is not None
+    if op == "domain_in":
+        listed = test.domain_in
+        domains = lists[listed] if isinstance(listed, str) else frozenset(d.casefold() for d in listed or [])
+        return lambda v: email_domain(v) in domains
+    raise AssertionError(f"unhandled operator {op}")  # pragma: no cover
+
+
+def _numeric_check(test: FieldTest) -> Callable[[Any], bool]:
+    if test.between is not None:
+        low, high = test.between
+        bound: Callable[[float], bool] = lambda n: low <= n <= high  # noqa: E731
+    elif test.gt is not None:
+        gt = test.gt
+        bound = lambda n: n > gt  # noqa: E731
+    elif test.gte is not None:
+        gte = test.gte
+        bound = lambda n: n >= gte  # noqa: E731
+    elif test.lt is not None:
+        lt = test.lt
+        bound = lambda n: n < lt  # noqa: E731
+    else:
+        lte = test.lte
+        assert lte is not None
+        bound = lambda n: n <= lte  # noqa: E731
+
+    def check(value: Any) -> bool:
+        number = as_number(value)
+        return number is not None and bound(number)
+
+    return check
+
+
+def get_path(subject: Mapping[str, Any], name: str) -> Any:
+    """A key, or a dotted path into nested mappings (``utm.source``)."""
+    value = subject.get(name)
+    if value is not None or "." not in name:
+        return value
+    node: Any = subject
+    for part in name.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node

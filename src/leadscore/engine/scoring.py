@@ -1,0 +1,177 @@
+"""The reference engine: ``score(model, lead, events, as_of)`` with no I/O and no clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from leadscore.engine.compiled import CompiledModel, cents_to_decimal
+from leadscore.engine.engagement import Occurrence, evaluate, last_engagement_us
+from leadscore.engine.types import US_PER_DAY, Contribution, Event, Lead, Score, from_micros, to_micros
+from leadscore.model.describe import describe
+from leadscore.model.scoring_model import Limit, ScoringModel
+
+
+def compile_model(model: ScoringModel | CompiledModel) -> CompiledModel:
+    return model if isinstance(model, CompiledModel) else CompiledModel(model)
+
+
+def match_event(compiled: CompiledModel, event: Event) -> list[int]:
+    """Indexes of the engagement rules an event matches."""
+    rules = compiled.rules_by_type.get(event.type)
+    if not rules:
+        return []
+    props = event.properties
+    return [c.index for c in rules if c.matches is None or c.matches(props)]
+
+
+def occurrences_of(compiled: CompiledModel, events: Iterable[Event]) -> list[list[Occurrence]]:
+    """Sorted occurrences per engagement rule; a repeated event id counts once (the first one seen)."""
+    per_rule: list[list[Occurrence]] = [[] for _ in compiled.engagement]
+    seen: set[str] = set()
+    for event in events:
+        if event.id in seen:
+            continue
+        seen.add(event.id)
+        indexes = match_event(compiled, event)
+        if indexes:
+            occurrence = (to_micros(event.occurred_at), event.id)
+            for index in indexes:
+                per_rule[index].append(occurrence)
+    for rows in per_rule:
+        rows.sort()
+    return per_rule
+
+
+def score(model: ScoringModel | CompiledModel, lead: Lead, events: Iterable[Event], as_of: datetime) -> Score:
+    """The lead's score at ``as_of``: only events at or before ``as_of`` count."""
+    compiled = compile_model(model)
+    return assemble(compiled, lead, occurrences_of(compiled, events), to_micros(as_of), as_of)
+
+
+def _clamp(cents: int, limit: Limit) -> int:
+    if limit.min is not None:
+        cents = max(cents, round(limit.min * 100))
+    if limit.max is not None:
+        cents = min(cents, round(limit.max * 100))
+    return cents
+
+
+def _limit_contribution(name: str, before: int, after: int) -> Contribution:
+    delta = cents_to_decimal(after - before)
+    return Contribution(rule=name, kind="limit", points=delta, raw_points=delta)
+
+
+def assemble(
+    compiled: CompiledModel,
+    lead: Lead,
+    occurrences: list[list[Occurrence]],
+    as_of_us: int,
+    as_of: datetime | None = None,
+) -> Score:
+    """Builds the score from per-rule occurrences; shared by every path so that they agree exactly."""
+    model = compiled.model
+    contributions: list[Contribution] = []
+    fit_cents = 0
+    for frule in compiled.fit:
+        if frule.matches(lead):
+            fit_cents += frule.cents
+            value = cents_to_decimal(frule.cents)
+            contributions.append(Contribution(frule.rule.name, "fit", value, value, 1, 1))
+    clamped = _clamp(fit_cents, model.limits.fit)
+    if clamped != fit_cents:
+        contributions.append(_limit_contribution("limits.fit", fit_cents, clamped))
+        fit_cents = clamped
+
+    engagement_cents = 0
+    for crule in compiled.engagement:
+        rows = occurrences[crule.index]
+        if not rows or rows[0][0] > as_of_us:
+            continue
+        outcome = evaluate(crule, rows, as_of_us)
+        engagement_cents += outcome.cents
+        contributions.append(
+            Contribution(
+                crule.rule.name,
+                "engagement",
+                cents_to_decimal(outcome.cents),
+                cents_to_decimal(outcome.raw_cents),
+                outcome.count,
+                outcome.counted,
+            )
+        )
+    last_us = last_engagement_us(compiled.positive, occurrences, as_of_us)
+    inactivity = model.inactivity
+    if inactivity is not None:
+        since = last_us
+        if since is None and lead.created_at is not None:
+            since = min(to_micros(lead.created_at), as_of_us)
+        if since is not None:
+            periods = (as_of_us - since) // round(inactivity.every_days * US_PER_DAY)
+            if periods > 0:
+                penalty = periods * round(inactivity.points * 100)
+                if inactivity.floor is not None:
+                    penalty = max(penalty, round(inactivity.floor * 100))
+                engagement_cents += penalty
+                value = cents_to_decimal(penalty)
+                contributions.append(Contribution("inactivity", "inactivity", value, value, periods, periods))
+    clamped = _clamp(engagement_cents, model.limits.engagement)
+    if clamped != engagement_cents:
+        contributions.append(_limit_contribution("limits.engagement", engagement_cents, clamped))
+        engagement_cents = clamped
+
+    total_cents = fit_cents + engagement_cents
+    clamped = _clamp(total_cents, model.limits.total)
+    if clamped != total_cents:
+        contributions.append(_limit_contribution("limits.total", total_cents, clamped))
+        total_cents = clamped
+
+    fit, engagement, total = (cents_to_decimal(c) for c in (fit_cents, engagement_cents, total_cents))
+    tier = model.tiers.place(total_cents / 100)
+    grade = model.grades.place(fit_cents / 100)
+    level = model.levels.place(engagement_cents / 100)
+    days = (as_of_us - last_us) / US_PER_DAY if last_us is not None else None
+    subject: dict[str, Any] = {
+        "total": total_cents / 100,
+        "fit": fit_cents / 100,
+        "engagement": engagement_cents / 100,
+        "tier": tier,
+        "grade": grade,
+        "level": level,
+        "matrix": f"{grade}{level}",
+        "days_since_engagement": days,
+        "lead": lead,
+    }
+    stage, reason = _stage(compiled, subject)
+    return Score(
+        model=compiled.key,
+        lead_id=lead.id,
+        as_of=as_of if as_of is not None else from_micros(as_of_us),
+        fit=fit,
+        engagement=engagement,
+        total=total,
+        tier=tier,
+        grade=grade,
+        level=level,
+        stage=stage,
+        stage_reason=reason,
+        contributions=tuple(contributions),
+        last_engagement_at=from_micros(last_us) if last_us is not None else None,
+    )
+
+
+def _stage(compiled: CompiledModel, subject: dict[str, Any]) -> tuple[str, str]:
+    lifecycle = compiled.model.lifecycle
+    if compiled.disqualify is not None and compiled.disqualify(subject):
+        assert lifecycle.disqualify is not None
+        return lifecycle.disqualified_stage, f"disqualify: {describe(lifecycle.disqualify)}"
+    first = lifecycle.stages[0].name
+    if compiled.recycle is not None and compiled.recycle(subject):
+        assert lifecycle.recycle is not None
+        return first, f"recycle: {describe(lifecycle.recycle)}"
+    for stage, test in zip(reversed(lifecycle.stages[1:]), reversed(compiled.stage_tests), strict=True):
+        if test[1](subject):
+            assert stage.when is not None
+            return stage.name, f"{stage.name}: {describe(stage.when)}"
+    return first, "default stage"
