@@ -1,0 +1,83 @@
+"""A project folder: ``leadscore.yaml`` naming the database and the scoring models to run side by side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadscore.engine.compiled import CompiledModel
+from leadscore.model.loader import ModelError, load_model, parse_yaml, validate_document
+from leadscore.model.scoring_model import ScoringModel
+
+CONFIG_NAME = "leadscore.yaml"
+DEFAULT_DATABASE = "sqlite:///leadscore.db"
+
+
+class ProjectConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database: str = DEFAULT_DATABASE
+    models: list[str] = Field(default_factory=lambda: ["models/b2b_saas.yaml"], min_length=1)
+
+
+class ProjectError(ValueError):
+    """A project that cannot be opened; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    path: Path
+    source: str
+    model: ScoringModel
+    compiled: CompiledModel
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: ProjectConfig
+    models: list[LoadedModel]
+
+    @property
+    def database(self) -> str:
+        return self.config.database
+
+    def model(self, name: str | None) -> LoadedModel:
+        """A model by name or ``name@version``; the first model when ``name`` is None."""
+        if name is None:
+            return self.models[0]
+        for loaded in self.models:
+            if name in (loaded.model.name, loaded.model.key):
+                return loaded
+        known = ", ".join(m.model.key for m in self.models)
+        raise ProjectError(f"no model {name!r} in this project: expected one of {known}")
+
+
+def load_project(root: Path, database: str | None = None) -> Project:
+    """Reads ``leadscore.yaml`` in ``root`` and every model it names; model errors are raised whole."""
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        raise ProjectError(f"no {CONFIG_NAME} in {root}: run 'leadscore init {root}' or pass --project DIR")
+    data, locations = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    config = validate_document(data or {}, locations, str(path), ProjectConfig)
+    assert isinstance(config, ProjectConfig)
+    if database is not None:
+        config = config.model_copy(update={"database": database})
+    models: list[LoadedModel] = []
+    issues = []
+    for name in config.models:
+        model_path = (root / name) if not Path(name).is_absolute() else Path(name)
+        try:
+            model = load_model(model_path)
+        except ModelError as exc:
+            issues.extend(exc.issues)
+            continue
+        models.append(LoadedModel(model_path, model_path.read_text(encoding="utf-8"), model, CompiledModel(model)))
+    if issues:
+        raise ModelError(issues)
+    keys = [m.model.key for m in models]
+    if len(set(keys)) != len(keys):
+        raise ProjectError(f"two models share a name and version in {path}: {keys}")
+    return Project(root=root, config=config, models=models)

@@ -1,0 +1,89 @@
+"""Scoring on ingest: per-lead states kept warm in memory, folded one event at a time, written per batch.
+
+The events table is the source of truth; a state is a cache of it. A lead not in the cache is rebuilt
+from its stored events (which already include the batch being ingested: ``fold`` skips seen ids).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from leadscore.engine.account import score_account
+from leadscore.engine.state import LeadState
+from leadscore.engine.types import Event, Score, to_micros
+from leadscore.service.project import LoadedModel
+from leadscore.store.protocol import Store, WriteResult
+
+
+class Scorer:
+    """Keeps up to ``capacity`` lead states per model, least recently used evicted first."""
+
+    def __init__(self, store: Store, models: Sequence[LoadedModel], capacity: int = 200_000) -> None:
+        self.store = store
+        self.models = list(models)
+        self.capacity = capacity
+        self.states: dict[str, OrderedDict[int, LeadState]] = {m.model.key: OrderedDict() for m in self.models}
+
+    def forget(self, seqs: Sequence[int]) -> None:
+        for cache in self.states.values():
+            for seq in seqs:
+                cache.pop(seq, None)
+
+    def apply(
+        self,
+        new_events: dict[int, list[Event]],
+        lead_updates: Sequence[int],
+        as_of: datetime,
+        causes: dict[int, str],
+        now_us: int,
+    ) -> WriteResult:
+        """Folds new events and lead changes into states, then writes the touched leads' scores."""
+        touched = sorted(set(new_events) | set(lead_updates))
+        if not touched:
+            return WriteResult(0, 0)
+        updated = self.store.load_leads(lead_updates) if lead_updates else {}
+        changed = stage_changes = 0
+        for loaded in self.models:
+            cache = self.states[loaded.model.key]
+            cold = [seq for seq in touched if seq not in cache]
+            if cold:
+                leads = self.store.load_leads(cold)
+                history = self.store.load_events(cold)
+                for seq in cold:
+                    state = LeadState(loaded.compiled, leads[seq])
+                    for event in history.get(seq, []):
+                        state.fold(event)
+                    cache[seq] = state
+            items: list[tuple[int, Score, str]] = []
+            for seq in touched:
+                state = cache[seq]
+                cache.move_to_end(seq)
+                if seq in updated:
+                    state.update_lead(updated[seq])
+                for event in new_events.get(seq, []):
+                    state.fold(event)
+                items.append((seq, state.score(as_of), causes.get(seq, "ingest")))
+            while len(cache) > self.capacity:
+                cache.popitem(last=False)
+            result = self.store.write_scores(items, now_us)
+            changed += result.changed
+            stage_changes += result.stage_changes
+            self.roll_up(loaded, [s.lead.account.id for s in (cache[q] for q in touched) if s.lead.account], as_of)
+        return WriteResult(changed, stage_changes)
+
+    def roll_up(self, loaded: LoadedModel, account_ids: Sequence[str], as_of: datetime) -> None:
+        """Rescores the given accounts from their leads' current totals under one model."""
+        ids = sorted(set(account_ids))
+        if not ids:
+            return
+        totals = self.store.account_lead_totals(loaded.model.key, ids)
+        accounts = self.store.load_accounts(ids)
+        scores = [
+            score_account(loaded.compiled, accounts[a], [Decimal(c).scaleb(-2) for c in totals.get(a, [])])
+            for a in ids
+            if a in accounts
+        ]
+        self.store.write_account_scores(scores, to_micros(as_of))

@@ -1,0 +1,125 @@
+"""Named, ordered schema migrations, recorded in the ``migrations`` table once applied.
+
+Scores are stored as integer hundredths (``*_cents``) so that sums and sorting are exact in SQL.
+Times are integer microseconds since the epoch, UTC.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_core",
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            domain TEXT UNIQUE,
+            fields TEXT NOT NULL DEFAULT '{}',
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE leads (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            email TEXT UNIQUE,
+            account_id TEXT REFERENCES accounts(id),
+            created_at INTEGER,
+            fields TEXT NOT NULL DEFAULT '{}',
+            auto_created INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX leads_account ON leads(account_id);
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            lead_seq INTEGER NOT NULL REFERENCES leads(seq),
+            type TEXT NOT NULL,
+            occurred_at INTEGER NOT NULL,
+            properties TEXT NOT NULL DEFAULT '{}',
+            received_at INTEGER NOT NULL
+        );
+        CREATE INDEX events_lead ON events(lead_seq, occurred_at);
+        CREATE TABLE models (
+            key TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            source TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            loaded_at INTEGER NOT NULL
+        );
+        CREATE TABLE scores (
+            model TEXT NOT NULL,
+            lead_seq INTEGER NOT NULL REFERENCES leads(seq),
+            as_of INTEGER NOT NULL,
+            fit_cents INTEGER NOT NULL,
+            engagement_cents INTEGER NOT NULL,
+            total_cents INTEGER NOT NULL,
+            tier TEXT NOT NULL,
+            grade TEXT NOT NULL,
+            level TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            stage_reason TEXT NOT NULL,
+            contributions TEXT NOT NULL,
+            last_engagement_at INTEGER,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (model, lead_seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX scores_rank ON scores(model, total_cents DESC);
+        CREATE TABLE score_history (
+            id INTEGER PRIMARY KEY,
+            model TEXT NOT NULL,
+            lead_seq INTEGER NOT NULL,
+            as_of INTEGER NOT NULL,
+            fit_cents INTEGER NOT NULL,
+            engagement_cents INTEGER NOT NULL,
+            total_cents INTEGER NOT NULL,
+            tier TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            cause TEXT NOT NULL,
+            recorded_at INTEGER NOT NULL
+        );
+        CREATE INDEX score_history_lead ON score_history(lead_seq, model, id);
+        CREATE TABLE stage_transitions (
+            id INTEGER PRIMARY KEY,
+            model TEXT NOT NULL,
+            lead_seq INTEGER NOT NULL,
+            from_stage TEXT,
+            to_stage TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            cause TEXT NOT NULL
+        );
+        CREATE INDEX stage_transitions_lead ON stage_transitions(lead_seq, model, id);
+        CREATE TABLE account_scores (
+            model TEXT NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts(id),
+            as_of INTEGER NOT NULL,
+            rollup_cents INTEGER NOT NULL,
+            fit_cents INTEGER NOT NULL,
+            total_cents INTEGER NOT NULL,
+            tier TEXT NOT NULL,
+            lead_count INTEGER NOT NULL,
+            contributions TEXT NOT NULL,
+            PRIMARY KEY (model, account_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE ingest_runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,
+            read INTEGER NOT NULL,
+            loaded INTEGER NOT NULL,
+            updated INTEGER NOT NULL,
+            duplicates INTEGER NOT NULL,
+            rejected INTEGER NOT NULL,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER NOT NULL
+        );
+        CREATE TABLE rejects (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES ingest_runs(id),
+            source TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            field TEXT,
+            reason TEXT NOT NULL,
+            raw TEXT
+        );
+        """,
+    ),
+]

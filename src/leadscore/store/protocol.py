@@ -1,0 +1,103 @@
+"""The storage contract; every backend (SQLite now, PostgreSQL next) implements it and passes one suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from leadscore.engine.account import AccountScore
+from leadscore.engine.types import Account, Event, Lead, Score
+from leadscore.ingest.records import AccountRecord, EventRecord, LeadRecord, Reject
+
+#: An event as the engine's batch path reads it: (event id, type, occurred_at µs, properties JSON).
+EventRow = tuple[str, str, int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScore:
+    """A lead's current score row, as written by ``write_scores``."""
+
+    model: str
+    lead_seq: int
+    lead_id: str
+    email: str | None
+    account_id: str | None
+    as_of: int
+    fit_cents: int
+    engagement_cents: int
+    total_cents: int
+    tier: str
+    grade: str
+    level: str
+    stage: str
+    stage_reason: str
+    contributions: list[dict[str, Any]]
+    last_engagement_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    changed: int
+    stage_changes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    kind: str
+    source: str
+    read: int
+    loaded: int
+    updated: int
+    duplicates: int
+    rejected: int
+    started_at: int
+    finished_at: int
+
+
+class Store(Protocol):
+    """One writer; every method that writes runs inside ``transaction()`` when the caller opens one."""
+
+    url: str
+
+    def close(self) -> None: ...
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def register_model(self, key: str, name: str, version: str, source: str, now_us: int) -> None: ...
+
+    # Ingest.
+    def upsert_accounts(self, records: Sequence[AccountRecord], now_us: int) -> int: ...
+    def upsert_leads(self, records: Sequence[LeadRecord], now_us: int) -> tuple[list[int], int, int]: ...
+    def resolve_leads(self, refs: Sequence[tuple[str | None, str | None]], now_us: int) -> list[int]: ...
+    def insert_events(self, events: Sequence[tuple[int, EventRecord]], now_us: int) -> list[bool]: ...
+    def record_run(self, summary: RunSummary, rejects: Sequence[Reject]) -> int: ...
+
+    # Reads for scoring.
+    def load_leads(self, seqs: Sequence[int]) -> dict[int, Lead]: ...
+    def load_events(self, seqs: Sequence[int]) -> dict[int, list[Event]]: ...
+    def scan(self, batch_size: int = ...) -> Iterator[tuple[int, Lead, list[EventRow]]]: ...
+    def count(self, table: str) -> int: ...
+
+    # Scores.
+    def write_scores(self, items: Sequence[tuple[int, Score, str]], now_us: int) -> WriteResult: ...
+    def account_lead_totals(self, model: str, account_ids: Sequence[str]) -> dict[str, list[int]]: ...
+    def load_accounts(self, ids: Sequence[str]) -> dict[str, Account]: ...
+    def all_account_ids(self) -> list[str]: ...
+    def write_account_scores(self, scores: Sequence[AccountScore], as_of_us: int) -> None: ...
+
+    # Queries.
+    def find_lead(self, ref: str) -> int | None: ...
+    def scores_for_lead(self, seq: int) -> list[StoredScore]: ...
+    def score_history(self, seq: int, limit: int = ...) -> list[dict[str, Any]]: ...
+    def stage_transitions(self, seq: int) -> list[dict[str, Any]]: ...
+    def top(
+        self,
+        model: str,
+        *,
+        tier: str | None = ...,
+        stage: str | None = ...,
+        grade: str | None = ...,
+        limit: int = ...,
+    ) -> list[StoredScore]: ...
+    def iter_scores(self, models: Sequence[str]) -> Iterator[StoredScore]: ...
+    def model_keys(self) -> list[str]: ...
