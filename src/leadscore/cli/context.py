@@ -1,0 +1,95 @@
+"""What every command shares: the project, its store, the clock, and one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from leadscore.ingest.errors import IngestError
+from leadscore.model.loader import ModelError
+from leadscore.service.project import Project, ProjectError, load_project
+from leadscore.store.protocol import Store
+from leadscore.store.url import StoreURLError, open_store
+
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+USER_ERRORS = (ModelError, ProjectError, IngestError, StoreURLError, FileNotFoundError, IsADirectoryError)
+
+
+@dataclass
+class Settings:
+    project: Path
+    database: str | None
+
+
+def fail(message: str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def user_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turns the errors a user can fix into a message and exit code 2, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except USER_ERRORS as exc:
+            raise fail(str(exc)) from None
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted") from None
+
+    return wrapper
+
+
+def parse_moment(text: str | None, option: str = "--as-of") -> datetime:
+    """An ISO-8601 moment, UTC when it has no zone; the clock when ``text`` is None."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise ValueError(f"{option}: expected an ISO-8601 time such as 2026-11-01T09:00:00Z, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    obj = ctx.find_root().obj
+    assert isinstance(obj, Settings)
+    return obj
+
+
+def project_of(ctx: typer.Context) -> Project:
+    s = settings(ctx)
+    return load_project(s.project, s.database)
+
+
+@contextmanager
+def opened(ctx: typer.Context) -> Iterator[tuple[Project, Store]]:
+    project = project_of(ctx)
+    store = open_store(project.database, base=project.root)
+    try:
+        yield project, store
+    finally:
+        store.close()
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()

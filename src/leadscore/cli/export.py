@@ -1,0 +1,92 @@
+"""``leadscore export``: one row per lead with every model's scores, ready for re-import into a CRM."""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from enum import Enum
+from itertools import groupby
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+from leadscore.cli.context import console, opened, user_errors
+from leadscore.store.protocol import Store, StoredScore
+
+FIELDS = ("total", "fit", "engagement", "tier", "grade", "level", "matrix", "stage")
+
+
+class Format(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def _values(score: StoredScore) -> dict[str, Any]:
+    return {
+        "total": f"{score.total_cents / 100:.2f}",
+        "fit": f"{score.fit_cents / 100:.2f}",
+        "engagement": f"{score.engagement_cents / 100:.2f}",
+        "tier": score.tier,
+        "grade": score.grade,
+        "level": score.level,
+        "matrix": f"{score.grade}{score.level}",
+        "stage": score.stage,
+    }
+
+
+def lead_rows(store: Store, models: Sequence[str]) -> Iterator[tuple[StoredScore, dict[str, dict[str, Any]]]]:
+    """Each lead once, with its scores keyed by model, streamed in lead order."""
+    streams = [store.iter_scores([m]) for m in models]
+    merged = heapq.merge(*streams, key=lambda s: s.lead_seq)
+    for _, group in groupby(merged, key=lambda s: s.lead_seq):
+        scores = list(group)
+        yield scores[0], {s.model: _values(s) for s in scores}
+
+
+def column_prefix(model: str) -> str:
+    return model.split("@", 1)[0]
+
+
+def write_csv(out: IO[str], store: Store, models: Sequence[str]) -> int:
+    header = ["id", "email"] + [f"{column_prefix(m)}_{f}" for m in models for f in FIELDS]
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    count = 0
+    for first, by_model in lead_rows(store, models):
+        row: list[Any] = [first.lead_id, first.email or ""]
+        for m in models:
+            values = by_model.get(m, {})
+            row += [values.get(f, "") for f in FIELDS]
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def write_jsonl(out: IO[str], store: Store, models: Sequence[str]) -> int:
+    count = 0
+    for first, by_model in lead_rows(store, models):
+        out.write(json.dumps({"id": first.lead_id, "email": first.email, "scores": by_model}) + "\n")
+        count += 1
+    return count
+
+
+@user_errors
+def export(
+    ctx: typer.Context,
+    format: Annotated[Format, typer.Option("--format", "-f", help="csv or jsonl.")] = Format.csv,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+) -> None:
+    """Write id, email and every model's scores, tier, grade and stage per lead."""
+    with opened(ctx) as (project, store):
+        models = [m.model.key for m in project.models]
+        writer = write_csv if format is Format.csv else write_jsonl
+        if output is None:
+            writer(sys.stdout, store, models)
+            return
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            count = writer(handle, store, models)
+        console.print(f"wrote {count} leads to {output}")

@@ -1,0 +1,102 @@
+"""``leadscore ingest leads|events FILE`` and ``leadscore import leadforge DIR``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from leadscore.cli.context import console, err_console, is_tty, opened, parse_moment, user_errors
+from leadscore.cli.render import ingest_summary
+from leadscore.ingest.mapping import load_mapping
+from leadscore.ingest.readers import read_events, read_leads, write_rejects
+from leadscore.service.ingest import IngestReport, ingest_events, ingest_leads
+from leadscore.service.scorer import Scorer
+
+ingest_app = typer.Typer(help="Load leads or events from CSV or JSONL; bad rows go to a rejects file.")
+import_app = typer.Typer(help="Import data from other tools.")
+
+AsOf = Annotated[str | None, typer.Option(help="Score as of this time (ISO-8601; default now).")]
+Rejects = Annotated[Path | None, typer.Option(help="Where to write rejected rows (default: FILE.rejects.csv).")]
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int], None]]:
+    """Rows per second on a terminal; silent when output is redirected."""
+    columns = (SpinnerColumn(), TextColumn("{task.description} {task.completed:,} rows"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True, disable=not is_tty()) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda n: bar.advance(task, n)
+
+
+def finish(report: IngestReport, source: Path, rejects: Path | None) -> None:
+    console.print(ingest_summary(report))
+    if report.rejects:
+        target = rejects or source.with_name(source.name + ".rejects.csv")
+        write_rejects(report.rejects, target)
+        console.print(f"[yellow]{report.rejected} rejected rows kept in {target}[/]; first: {report.rejects[0]}")
+
+
+@ingest_app.command("leads")
+@user_errors
+def leads(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL file of leads.")],
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping YAML (default: detect the CRM).")] = None,
+    as_of: AsOf = None,
+    rejects: Rejects = None,
+) -> None:
+    """Upsert leads by id or email; accounts come from the account id or the company domain."""
+    column_mapping = load_mapping(mapping) if mapping is not None else None
+    moment = parse_moment(as_of)
+    with opened(ctx) as (project, store), progress_bar(f"leads from {file.name}") as advance:
+        scorer = Scorer(store, project.models)
+        rows = read_leads(file, column_mapping)
+        report = ingest_leads(
+            store, scorer, rows, as_of=moment, now=parse_moment(None), source=str(file), progress=advance
+        )
+    finish(report, file, rejects)
+
+
+@ingest_app.command("events")
+@user_errors
+def events(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL file of events.")],
+    as_of: AsOf = None,
+    rejects: Rejects = None,
+) -> None:
+    """Store events once each (by event id) and rescore the leads they touch."""
+    moment = parse_moment(as_of)
+    with opened(ctx) as (project, store), progress_bar(f"events from {file.name}") as advance:
+        scorer = Scorer(store, project.models)
+        report = ingest_events(
+            store, scorer, read_events(file), as_of=moment, now=parse_moment(None), source=str(file), progress=advance
+        )
+    finish(report, file, rejects)
+
+
+@import_app.command("leadforge")
+@user_errors
+def leadforge(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="A leadforge bundle folder (leadforge generate --out DIR).")],
+    as_of: AsOf = None,
+) -> None:
+    """Import a leadforge bundle: accounts, contacts and leads become leads; touches, sessions and
+    sales activities become events."""
+    from leadscore.service.leadforge_import import import_bundle
+
+    moment = parse_moment(as_of) if as_of else None
+    with opened(ctx) as (project, store):
+        reports = import_bundle(store, project.models, directory, as_of=moment, now=parse_moment(None))
+    for report in reports:
+        console.print(ingest_summary(report))
+        if report.rejects:
+            target = directory / f"{report.kind}.rejects.csv"
+            write_rejects(report.rejects, target)
+            console.print(f"[yellow]{report.rejected} rejected rows kept in {target}[/]")

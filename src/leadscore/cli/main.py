@@ -1,0 +1,142 @@
+"""The ``leadscore`` command: parse, call the service layer, render. No scoring logic lives here."""
+
+from __future__ import annotations
+
+import time
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadscore.cli import export as export_cmd
+from leadscore.cli import ingest as ingest_cmd
+from leadscore.cli.context import Settings, console, opened, parse_moment, user_errors
+from leadscore.cli.demo import demo
+from leadscore.cli.render import contributions_table, history_table, rescore_summary, top_table, transitions_table
+from leadscore.model.loader import ModelError, load_model
+from leadscore.service.project import CONFIG_NAME, DEFAULT_DATABASE
+from leadscore.service.rescore import rescore as rescore_all
+
+app = typer.Typer(
+    help="Open, explainable lead scoring: models as files, every score explained, exact decay.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(ingest_cmd.ingest_app, name="ingest")
+app.add_typer(ingest_cmd.import_app, name="import")
+app.command()(demo)
+app.command(name="export")(export_cmd.export)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    project: Annotated[
+        Path, typer.Option("--project", "-p", envvar="LEADSCORE_PROJECT", help="Project folder holding leadscore.yaml.")
+    ] = Path("."),
+    db: Annotated[
+        str | None, typer.Option("--db", envvar="LEADSCORE_DATABASE", help="Database URL; overrides the project's.")
+    ] = None,
+) -> None:
+    ctx.obj = Settings(project=project, database=db)
+
+
+def write_project(root: Path, database: str = DEFAULT_DATABASE) -> Path:
+    """A project folder with the example model; existing files are never overwritten."""
+    models = root / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    model_path = models / "b2b_saas.yaml"
+    if not model_path.exists():
+        model_path.write_text(files("leadscore.data").joinpath("models/b2b_saas.yaml").read_text(encoding="utf-8"))
+    config = root / CONFIG_NAME
+    if not config.exists():
+        config.write_text(
+            "# leadscore project: the database and the scoring models that run side by side.\n"
+            f"database: {database}\nmodels:\n  - models/b2b_saas.yaml\n",
+            encoding="utf-8",
+        )
+    return config
+
+
+@app.command()
+@user_errors
+def init(directory: Annotated[Path, typer.Argument(help="Folder to create.")] = Path(".")) -> None:
+    """Create a project folder with the example B2B SaaS model and a config."""
+    config = write_project(directory)
+    console.print(f"project ready: {config}\nnext: leadscore -p {directory} ingest leads FILE.csv")
+
+
+@app.command()
+@user_errors
+def validate(models: Annotated[list[Path], typer.Argument(help="Model files to check.")]) -> None:
+    """Check scoring model files; every problem is listed with its file, line and field."""
+    issues = []
+    for path in models:
+        try:
+            model = load_model(path)
+        except ModelError as exc:
+            issues.extend(exc.issues)
+            continue
+        console.print(
+            f"[green]ok[/] {path}: {model.key}, {len(model.fit)} fit and {len(model.engagement)} engagement rules"
+        )
+    if issues:
+        raise ModelError(issues)
+
+
+@app.command()
+@user_errors
+def rescore(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option(help="Score as of this time (ISO-8601; default now).")] = None,
+) -> None:
+    """Rescore every lead and account under every model as of one moment."""
+    moment = parse_moment(as_of)
+    with opened(ctx) as (project, store):
+        started = time.perf_counter()
+        report = rescore_all(store, project.models, as_of=moment, now=parse_moment(None))
+        console.print(rescore_summary(report, time.perf_counter() - started))
+
+
+@app.command()
+@user_errors
+def top(
+    ctx: typer.Context,
+    model: Annotated[str | None, typer.Option(help="Model name (default: the first).")] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier, e.g. hot.")] = None,
+    stage: Annotated[str | None, typer.Option(help="Only this stage, e.g. mql.")] = None,
+    grade: Annotated[str | None, typer.Option(help="Only this fit grade, e.g. A.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many leads.")] = 20,
+) -> None:
+    """The highest-scoring leads, with the rules that put them there."""
+    with opened(ctx) as (project, store):
+        key = project.model(model).model.key
+        rows = store.top(key, tier=tier, stage=stage, grade=grade, limit=limit)
+        console.print(top_table(rows, f"top {len(rows)} leads · {key}"))
+
+
+@app.command()
+@user_errors
+def explain(
+    ctx: typer.Context,
+    lead: Annotated[str, typer.Argument(help="Lead id or email.")],
+    history: Annotated[int, typer.Option(help="How many score changes to show.")] = 10,
+) -> None:
+    """A lead's score rule by rule under every model, its score history and stage transitions."""
+    with opened(ctx) as (_, store):
+        seq = store.find_lead(lead)
+        if seq is None:
+            raise ValueError(f"no lead with id or email {lead!r}")
+        scores = store.scores_for_lead(seq)
+        if not scores:
+            raise ValueError(f"lead {lead!r} has no scores yet: run 'leadscore rescore'")
+        for score in scores:
+            console.print(contributions_table(score))
+        console.print(history_table(store.score_history(seq, history)))
+        console.print(transitions_table(store.stage_transitions(seq)))
+
+
+def run() -> None:
+    app()

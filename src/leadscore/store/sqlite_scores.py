@@ -1,0 +1,246 @@
+"""Reading leads and events for scoring, and writing and querying scores, in SQLite."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from leadscore.engine.account import AccountScore
+from leadscore.engine.types import Account, Event, Lead, Score, from_micros, to_micros
+from leadscore.store.codec import contributions_json, score_cents
+from leadscore.store.protocol import EventRow, StoredScore, WriteResult
+from leadscore.store.sqlite_common import Connected, chunks, connect, lead_from_row, marks, stored_score
+
+
+class ScoreReads(Connected):
+    """Reads run on the writer connection, except ``scan``, which takes its own WAL snapshot."""
+
+    # -- reads for scoring ------------------------------------------------------------------------------
+
+    def load_accounts(self, ids: Sequence[str]) -> dict[str, Account]:
+        out: dict[str, Account] = {}
+        for chunk in chunks(list(ids)):
+            for account_id, fields in self.db.execute(
+                f"SELECT id, fields FROM accounts WHERE id IN ({marks(len(chunk))})", chunk
+            ):
+                out[account_id] = Account(account_id, json.loads(fields))
+        return out
+
+    def all_account_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM accounts ORDER BY id")]
+
+    def load_leads(self, seqs: Sequence[int]) -> dict[int, Lead]:
+        rows = []
+        for chunk in chunks(list(seqs)):
+            rows += self.db.execute(
+                f"SELECT seq, id, email, account_id, created_at, fields FROM leads WHERE seq IN ({marks(len(chunk))})",
+                chunk,
+            ).fetchall()
+        accounts = self.load_accounts(sorted({r[3] for r in rows if r[3]}))
+        return {r[0]: lead_from_row(r[1:], accounts) for r in rows}
+
+    def load_events(self, seqs: Sequence[int]) -> dict[int, list[Event]]:
+        out: dict[int, list[Event]] = {seq: [] for seq in seqs}
+        ids = {seq: lead.id for seq, lead in self.load_leads(seqs).items()}
+        for chunk in chunks(list(seqs)):
+            for seq, event_id, kind, at, props in self.db.execute(
+                "SELECT lead_seq, id, type, occurred_at, properties FROM events "
+                f"WHERE lead_seq IN ({marks(len(chunk))}) ORDER BY lead_seq, occurred_at",
+                chunk,
+            ):
+                out[seq].append(Event(event_id, ids[seq], kind, from_micros(at), json.loads(props)))
+        return out
+
+    def scan(self, batch_size: int = 2000) -> Iterator[tuple[int, Lead, list[EventRow]]]:
+        """Every lead with its events, in lead order, streamed: memory holds one batch of leads."""
+        reader = connect(self.path)
+        try:
+            reader.execute("BEGIN")
+            accounts = {a: Account(a, json.loads(f)) for a, f in reader.execute("SELECT id, fields FROM accounts")}
+            last = 0
+            while True:
+                leads = reader.execute(
+                    "SELECT seq, id, email, account_id, created_at, fields FROM leads WHERE seq > ? "
+                    "ORDER BY seq LIMIT ?",
+                    (last, batch_size),
+                ).fetchall()
+                if not leads:
+                    break
+                low, high = leads[0][0], leads[-1][0]
+                events: dict[int, list[EventRow]] = {}
+                for seq, event_id, kind, at, props in reader.execute(
+                    "SELECT lead_seq, id, type, occurred_at, properties FROM events WHERE lead_seq BETWEEN ? AND ?",
+                    (low, high),
+                ):
+                    events.setdefault(seq, []).append((event_id, kind, at, props))
+                for row in leads:
+                    yield row[0], lead_from_row(row[1:], accounts), events.get(row[0], [])
+                last = high
+            reader.execute("COMMIT")
+        finally:
+            reader.close()
+
+    def count(self, table: str) -> int:
+        if table not in {"leads", "events", "accounts", "scores", "score_history", "stage_transitions", "rejects"}:
+            raise ValueError(f"unknown table {table!r}")
+        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    # -- scores --------------------------------------------------------------------------------------------
+
+    def write_scores(self, items: Sequence[tuple[int, Score, str]], now_us: int) -> WriteResult:
+        """Upserts current scores; appends history on a change of total, tier or stage, and stage transitions."""
+        if not items:
+            return WriteResult(0, 0)
+        model = items[0][1].model
+        previous: dict[int, tuple[int, str, str]] = {}
+        seqs = [seq for seq, _, _ in items]
+        for chunk in chunks(seqs):
+            for seq, total, tier, stage in self.db.execute(
+                f"SELECT lead_seq, total_cents, tier, stage FROM scores WHERE model=? AND lead_seq IN "
+                f"({marks(len(chunk))})",
+                (model, *chunk),
+            ):
+                previous[seq] = (total, tier, stage)
+        upserts, history, transitions = [], [], []
+        for seq, score, cause in items:
+            fit, engagement, total = score_cents(score)
+            as_of = to_micros(score.as_of)
+            last = to_micros(score.last_engagement_at) if score.last_engagement_at else None
+            upserts.append(
+                (
+                    score.model,
+                    seq,
+                    as_of,
+                    fit,
+                    engagement,
+                    total,
+                    score.tier,
+                    score.grade,
+                    score.level,
+                    score.stage,
+                    score.stage_reason,
+                    contributions_json(score.contributions),
+                    last,
+                    now_us,
+                )
+            )
+            before = previous.get(seq)
+            if before != (total, score.tier, score.stage):
+                history.append(
+                    (score.model, seq, as_of, fit, engagement, total, score.tier, score.stage, cause, now_us)
+                )
+            if before is None or before[2] != score.stage:
+                transitions.append(
+                    (score.model, seq, before[2] if before else None, score.stage, as_of, score.stage_reason, cause)
+                )
+        self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", upserts)
+        self.db.executemany(
+            "INSERT INTO score_history(model, lead_seq, as_of, fit_cents, engagement_cents, total_cents, tier, "
+            "stage, cause, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            history,
+        )
+        self.db.executemany(
+            "INSERT INTO stage_transitions(model, lead_seq, from_stage, to_stage, at, reason, cause) "
+            "VALUES (?,?,?,?,?,?,?)",
+            transitions,
+        )
+        return WriteResult(len(history), len(transitions))
+
+    def account_lead_totals(self, model: str, account_ids: Sequence[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {a: [] for a in account_ids}
+        for chunk in chunks(list(account_ids)):
+            for account_id, total in self.db.execute(
+                "SELECT l.account_id, s.total_cents FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+                f"WHERE s.model=? AND l.account_id IN ({marks(len(chunk))})",
+                (model, *chunk),
+            ):
+                out[account_id].append(total)
+        return out
+
+    def write_account_scores(self, scores: Sequence[AccountScore], as_of_us: int) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO account_scores VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    s.model,
+                    s.account_id,
+                    as_of_us,
+                    int(s.rollup * 100),
+                    int(s.fit * 100),
+                    int(s.total * 100),
+                    s.tier,
+                    s.lead_count,
+                    contributions_json(s.contributions),
+                )
+                for s in scores
+            ],
+        )
+
+    # -- queries ---------------------------------------------------------------------------------------------
+
+    def find_lead(self, ref: str) -> int | None:
+        row = self.db.execute("SELECT seq FROM leads WHERE id=? OR email=? LIMIT 1", (ref, ref.lower())).fetchone()
+        return int(row[0]) if row else None
+
+    _SCORE_COLUMNS = (
+        "s.model, s.lead_seq, l.id, l.email, l.account_id, s.as_of, s.fit_cents, s.engagement_cents, s.total_cents, "
+        "s.tier, s.grade, s.level, s.stage, s.stage_reason, s.contributions, s.last_engagement_at"
+    )
+
+    def scores_for_lead(self, seq: int) -> list[StoredScore]:
+        rows = self.db.execute(
+            f"SELECT {self._SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+            "WHERE s.lead_seq=? ORDER BY s.model",
+            (seq,),
+        )
+        return [stored_score(r) for r in rows]
+
+    def score_history(self, seq: int, limit: int = 50) -> list[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT model, as_of, fit_cents, engagement_cents, total_cents, tier, stage, cause, recorded_at "
+            "FROM score_history WHERE lead_seq=? ORDER BY id DESC LIMIT ?",
+            (seq, limit),
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def stage_transitions(self, seq: int) -> list[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT model, from_stage, to_stage, at, reason, cause FROM stage_transitions WHERE lead_seq=? ORDER BY id",
+            (seq,),
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def top(
+        self,
+        model: str,
+        *,
+        tier: str | None = None,
+        stage: str | None = None,
+        grade: str | None = None,
+        limit: int = 20,
+    ) -> list[StoredScore]:
+        sql = f"SELECT {self._SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq WHERE s.model=?"
+        params: list[Any] = [model]
+        for column, value in (("tier", tier), ("stage", stage), ("grade", grade)):
+            if value is not None:
+                sql += f" AND s.{column}=?"
+                params.append(value)
+        sql += " ORDER BY s.total_cents DESC, l.id LIMIT ?"
+        params.append(limit)
+        return [stored_score(r) for r in self.db.execute(sql, params)]
+
+    def iter_scores(self, models: Sequence[str]) -> Iterator[StoredScore]:
+        for model in models:
+            cursor = self.db.execute(
+                f"SELECT {self._SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+                "WHERE s.model=? ORDER BY l.seq",
+                (model,),
+            )
+            for row in cursor:
+                yield stored_score(row)
+
+    def model_keys(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT model FROM scores ORDER BY model")]
