@@ -23,9 +23,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Simulation seed; the same seed gives the same data.")] = 42,
 ) -> None:
     """Simulate a B2B SaaS CRM with leadforge, score it with the example model, and show the hot leads."""
-    from leadscore.cli.main import write_project
     from leadscore.ingest.leadforge import generate_bundle
     from leadscore.service.leadforge_import import import_bundle
+    from leadscore.service.project import write_project
 
     write_project(directory)
     bundle = directory / "bundle"
@@ -55,4 +55,3 @@ def demo(
         f"done in {time.perf_counter() - started:.1f} s. Explore: leadscore -p {directory} top --tier warm, "
         f"leadscore -p {directory} explain LEAD, leadscore -p {directory} export -o scores.csv"
     )
-

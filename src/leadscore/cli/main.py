@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from leadscore.cli.context import Settings, console, opened, parse_moment, user_
 from leadscore.cli.demo import demo
 from leadscore.cli.render import contributions_table, history_table, rescore_summary, top_table, transitions_table
 from leadscore.model.loader import ModelError, load_model
-from leadscore.service.project import CONFIG_NAME, DEFAULT_DATABASE
+from leadscore.service.project import write_project
 from leadscore.service.rescore import rescore as rescore_all
 
 app = typer.Typer(
@@ -41,23 +40,6 @@ def main(
     ] = None,
 ) -> None:
     ctx.obj = Settings(project=project, database=db)
-
-
-def write_project(root: Path, database: str = DEFAULT_DATABASE) -> Path:
-    """A project folder with the example model; existing files are never overwritten."""
-    models = root / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    model_path = models / "b2b_saas.yaml"
-    if not model_path.exists():
-        model_path.write_text(files("leadscore.data").joinpath("models/b2b_saas.yaml").read_text(encoding="utf-8"))
-    config = root / CONFIG_NAME
-    if not config.exists():
-        config.write_text(
-            "# leadscore project: the database and the scoring models that run side by side.\n"
-            f"database: {database}\nmodels:\n  - models/b2b_saas.yaml\n",
-            encoding="utf-8",
-        )
-    return config
 
 
 @app.command()

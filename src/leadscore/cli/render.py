@@ -42,9 +42,7 @@ def top_table(rows: Sequence[StoredScore], title: str) -> Table:
 
 def reasons(contributions: Sequence[dict[str, Any]], count: int = 3) -> str:
     """The rules that added the most points, as ``rule +points``."""
-    ranked = sorted(
-        (c for c in contributions if c["kind"] != "limit"), key=lambda c: -abs(float(c["points"]))
-    )[:count]
+    ranked = sorted((c for c in contributions if c["kind"] != "limit"), key=lambda c: -abs(float(c["points"])))[:count]
     return ", ".join(f"{c['rule']} {float(c['points']):+g}" for c in ranked)
 
 
@@ -53,9 +51,7 @@ def contributions_table(score: StoredScore) -> Table:
     for name in ("rule", "kind", "events", "counted", "raw points", "points"):
         table.add_column(name, justify="left" if name in ("rule", "kind") else "right")
     for c in score.contributions:
-        table.add_row(
-            c["rule"], c["kind"], str(c["count"]), str(c["counted"]), str(c["raw_points"]), str(c["points"])
-        )
+        table.add_row(c["rule"], c["kind"], str(c["count"]), str(c["counted"]), str(c["raw_points"]), str(c["points"]))
     table.add_section()
     table.add_row("fit", "", "", "", "", points(score.fit_cents))
     table.add_row("engagement", "", "", "", "", points(score.engagement_cents))
@@ -91,8 +87,9 @@ def transitions_table(rows: Sequence[dict[str, Any]]) -> Table:
     for name in ("model", "at", "from", "to", "reason", "cause"):
         table.add_column(name)
     for row in rows:
-        table.add_row(row["model"], when(row["at"]), row["from_stage"] or "-", row["to_stage"], row["reason"],
-                      row["cause"])
+        table.add_row(
+            row["model"], when(row["at"]), row["from_stage"] or "-", row["to_stage"], row["reason"], row["cause"]
+        )
     return table
 
 

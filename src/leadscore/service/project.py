@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,3 +82,20 @@ def load_project(root: Path, database: str | None = None) -> Project:
     if len(set(keys)) != len(keys):
         raise ProjectError(f"two models share a name and version in {path}: {keys}")
     return Project(root=root, config=config, models=models)
+
+
+def write_project(root: Path, database: str = DEFAULT_DATABASE) -> Path:
+    """A project folder with the example model; existing files are never overwritten."""
+    models = root / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    model_path = models / "b2b_saas.yaml"
+    if not model_path.exists():
+        model_path.write_text(files("leadscore.data").joinpath("models/b2b_saas.yaml").read_text(encoding="utf-8"))
+    config = root / CONFIG_NAME
+    if not config.exists():
+        config.write_text(
+            "# leadscore project: the database and the scoring models that run side by side.\n"
+            f"database: {database}\nmodels:\n  - models/b2b_saas.yaml\n",
+            encoding="utf-8",
+        )
+    return config

@@ -58,6 +58,7 @@ class Scorer:
                         state.fold(event)
                     cache[seq] = state
             items: list[tuple[int, Score, str]] = []
+            accounts: list[str] = []
             for seq in touched:
                 state = cache[seq]
                 cache.move_to_end(seq)
@@ -66,12 +67,14 @@ class Scorer:
                 for event in new_events.get(seq, []):
                     state.fold(event)
                 items.append((seq, state.score(as_of), causes.get(seq, "ingest")))
+                if state.lead.account is not None:
+                    accounts.append(state.lead.account.id)
             while len(cache) > self.capacity:
                 cache.popitem(last=False)
             result = self.store.write_scores(items, now_us)
             changed += result.changed
             stage_changes += result.stage_changes
-            self.roll_up(loaded, [s.lead.account.id for s in (cache[q] for q in touched) if s.lead.account], as_of)
+            self.roll_up(loaded, accounts, as_of)
         return WriteResult(changed, stage_changes)
 
     def roll_up(self, loaded: LoadedModel, account_ids: Sequence[str], as_of: datetime) -> None:

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leadscore.service.project import Project, load_project, write_project
+from leadscore.store.protocol import Store
+from leadscore.store.url import open_store
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    write_project(tmp_path)
+    return load_project(tmp_path)
+
+
+@pytest.fixture
+def store(project: Project) -> Iterator[Store]:
+    opened = open_store(project.database, base=project.root)
+    yield opened
+    opened.close()
