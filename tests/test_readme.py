@@ -1,0 +1,44 @@
+"""The README's Python examples run, and its quickstart is what CI runs."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("index", range(len(_blocks("python"))))
+def test_python_examples_run(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    code = compile(_blocks("python")[index], f"README.md python block {index}", "exec")
+    namespace: dict[str, object] = {}
+    exec(code, namespace)  # noqa: S102 - our own README, not user input
+
+
+def test_quickstart_has_exactly_two_commands_and_ci_runs_the_second() -> None:
+    quickstart = README.split("## Quickstart", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in quickstart.splitlines() if line.strip()]
+    assert len(lines) == 2
+    assert "leadscore demo" in lines[0]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    install, run = (part.strip() for part in lines[1].split("&&"))
+    assert install.replace("pip install", "pip install -q") in ci
+    assert re.search(rf"^{re.escape(run)}$", ci, flags=re.MULTILINE)
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def test_yaml_example_is_a_valid_model() -> None:
+    from leadscore.model import loads_model
+
+    (block,) = _blocks("yaml")
+    model = loads_model(block, "README.md")
+    assert model.name == "b2b_saas"
