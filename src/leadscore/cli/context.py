@@ -21,6 +21,8 @@ from leadscore.store.protocol import Store
 from leadscore.store.url import StoreURLError, open_store
 
 console = Console()
+if not console.is_terminal:
+    console.width = 140  # files and pipes get whole tables, not ones folded to 80 columns
 err_console = Console(stderr=True)
 
 P = ParamSpec("P")

@@ -7,7 +7,7 @@ import heapq
 import json
 import sys
 from collections.abc import Iterator, Sequence
-from enum import Enum
+from enum import StrEnum
 from itertools import groupby
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -20,7 +20,7 @@ from leadscore.store.protocol import Store, StoredScore
 FIELDS = ("total", "fit", "engagement", "tier", "grade", "level", "matrix", "stage")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from leadscore.cli.context import console, err_console, is_tty, opened, parse_moment, user_errors
-from leadscore.cli.render import ingest_summary
+from leadscore.cli.render import ingest_summary, rescore_summary
 from leadscore.ingest.mapping import load_mapping
 from leadscore.ingest.readers import read_events, read_leads, write_rejects
 from leadscore.service.ingest import IngestReport, ingest_events, ingest_leads
@@ -93,10 +94,13 @@ def leadforge(
 
     moment = parse_moment(as_of) if as_of else None
     with opened(ctx) as (project, store):
-        reports = import_bundle(store, project.models, directory, as_of=moment, now=parse_moment(None))
+        started = time.perf_counter()
+        reports, rescored = import_bundle(store, project.models, directory, as_of=moment, now=parse_moment(None))
+        seconds = time.perf_counter() - started
     for report in reports:
         console.print(ingest_summary(report))
         if report.rejects:
             target = directory / f"{report.kind}.rejects.csv"
             write_rejects(report.rejects, target)
             console.print(f"[yellow]{report.rejected} rejected rows kept in {target}[/]")
+    console.print(rescore_summary(rescored, seconds))

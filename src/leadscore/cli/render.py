@@ -23,12 +23,15 @@ def when(micros: int | None) -> str:
 
 def top_table(rows: Sequence[StoredScore], title: str) -> Table:
     table = Table(title=title)
-    for name in ("lead", "email", "total", "fit", "engagement", "tier", "matrix", "stage", "top reasons"):
-        table.add_column(name, justify="right" if name in ("total", "fit", "engagement") else "left")
+    table.add_column("lead", no_wrap=True)
+    for name in ("total", "fit", "eng."):
+        table.add_column(name, justify="right", no_wrap=True)
+    for name in ("tier", "cell", "stage"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("top reasons", ratio=1)
     for row in rows:
         table.add_row(
-            row.lead_id,
-            row.email or "",
+            row.email or row.lead_id,
             points(row.total_cents),
             points(row.fit_cents),
             points(row.engagement_cents),
@@ -43,7 +46,7 @@ def top_table(rows: Sequence[StoredScore], title: str) -> Table:
 def reasons(contributions: Sequence[dict[str, Any]], count: int = 3) -> str:
     """The rules that added the most points, as ``rule +points``."""
     ranked = sorted((c for c in contributions if c["kind"] != "limit"), key=lambda c: -abs(float(c["points"])))[:count]
-    return ", ".join(f"{c['rule']} {float(c['points']):+g}" for c in ranked)
+    return ", ".join(f"{c['rule']} {float(c['points']):+.0f}" for c in ranked)
 
 
 def contributions_table(score: StoredScore) -> Table:

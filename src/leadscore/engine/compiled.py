@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
-from typing import Any
 
-from leadscore.engine.predicates import Predicate, compile_condition, get_path
-from leadscore.engine.types import US_PER_DAY, Lead
+from leadscore.engine.predicates import Accessor, Predicate, compile_condition, mapping_access
+from leadscore.engine.types import US_PER_DAY
 from leadscore.model.conditions import Condition
 from leadscore.model.rules import Decay, EngagementRule, ExponentialDecay, FitRule, LinearDecay
-from leadscore.model.scoring_model import ScoringModel
+from leadscore.model.scoring_model import Limit, ScoringModel
 
 
 @cache
@@ -23,19 +21,26 @@ def free_mail_domains() -> frozenset[str]:
     return frozenset(line.strip().casefold() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def lead_field(lead: Lead, name: str) -> Any:
-    """A lead's field, or its account's as ``account.<field>``."""
+def lead_access(name: str) -> Accessor:
+    """Reads a lead's field, or its account's field as ``account.<field>``."""
     if name.startswith("account."):
-        if lead.account is None:
-            return None
-        return get_path(lead.account.fields, name[8:])
+        inner = mapping_access(name[8:])
+        return lambda lead: inner(lead.account.fields) if lead.account is not None else None
     if name == "id":
-        return lead.id
-    return get_path(lead.fields, name)
+        return lambda lead: lead.id
+    inner_field = mapping_access(name)
+    return lambda lead: inner_field(lead.fields)
 
 
-def event_field(properties: Mapping[str, Any], name: str) -> Any:
-    return get_path(properties, name)
+def stage_access(name: str) -> Accessor:
+    """Stage conditions read scores by name, and the lead as ``lead.<field>`` or ``account.<field>``."""
+    if name.startswith("lead."):
+        inner = lead_access(name[5:])
+        return lambda subject: inner(subject["lead"])
+    if name.startswith("account."):
+        inner_account = lead_access(name)
+        return lambda subject: inner_account(subject["lead"])
+    return lambda subject: subject.get(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,11 @@ class CompiledModel:
             by_type.setdefault(crule.rule.event, []).append(crule)
         self.rules_by_type = by_type
         self.positive = tuple(c.index for c in self.engagement if c.points > 0)
+        self.positive_flags = tuple(c.points > 0 for c in self.engagement)
+        limits = model.limits
+        self.fit_bounds = _bounds(limits.fit)
+        self.engagement_bounds = _bounds(limits.engagement)
+        self.total_bounds = _bounds(limits.total)
         lifecycle = model.lifecycle
         self.stage_tests = [
             (stage.name, self.stage_predicate(stage.when)) for stage in lifecycle.stages[1:] if stage.when
@@ -83,11 +93,11 @@ class CompiledModel:
         self.disqualify = self.stage_predicate(lifecycle.disqualify) if lifecycle.disqualify else None
 
     def _fit_rule(self, rule: FitRule) -> CompiledFitRule:
-        return CompiledFitRule(rule, compile_condition(rule.when, lead_field, self.lists), to_cents(rule.points))
+        return CompiledFitRule(rule, compile_condition(rule.when, lead_access, self.lists), to_cents(rule.points))
 
     def _engagement_rule(self, index: int, rule: EngagementRule) -> CompiledEngagementRule:
         model = self.model
-        where = compile_condition(rule.where, event_field, self.lists) if rule.where is not None else None
+        where = compile_condition(rule.where, mapping_access, self.lists) if rule.where is not None else None
         window = rule.window_days if "window_days" in rule.model_fields_set else model.window_days
         if rule.once:
             period, per_period = "ever", 1
@@ -107,17 +117,14 @@ class CompiledModel:
         )
 
     def stage_predicate(self, condition: Condition) -> Predicate:
-        return compile_condition(condition, _stage_field, self.lists)
+        return compile_condition(condition, stage_access, self.lists)
 
 
-def _stage_field(subject: Mapping[str, Any], name: str) -> Any:
-    if name.startswith("lead."):
-        lead = subject["lead"]
-        assert isinstance(lead, Lead)
-        return lead_field(lead, name[5:])
-    if name.startswith("account."):
-        return lead_field(subject["lead"], name)
-    return subject.get(name)
+def _bounds(limit: Limit) -> tuple[int | None, int | None]:
+    return (
+        to_cents(limit.min) if limit.min is not None else None,
+        to_cents(limit.max) if limit.max is not None else None,
+    )
 
 
 def decay_factor(decay: Decay, age_us: int) -> float:

@@ -1,8 +1,9 @@
 """Engagement points for one rule at ``as_of``, from that rule's occurrences.
 
-An occurrence is ``(occurred_at_us, event_id)``. Every path (full recompute, incremental fold, batch
-rescore) ends here with the same sorted occurrences, which is what makes them agree exactly.
-The order of operations is documented in docs/scoring.md.
+An occurrence is ``(occurred_at_us, event_id)``. A rule's points are a left-to-right fold of its sorted
+occurrences through ``RuleAccumulator``. Full recompute, batch rescore and the incremental fold all run
+that same fold, which is why they agree to the last bit; the incremental path only gets to skip the
+prefix it has already folded. The order of operations is documented in docs/scoring.md.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class RuleOutcome:
     counted: int
     raw_cents: int
     cents: int
+    last_us: int | None
 
 
 def _period_key(period: str, micros: int) -> int:
@@ -37,54 +39,74 @@ def _period_key(period: str, micros: int) -> int:
     return 0  # "ever"
 
 
-def select(crule: CompiledEngagementRule, occurrences: list[Occurrence]) -> list[Occurrence]:
-    """The occurrences that score: first ``once`` or the frequency limit, then the window's start."""
-    if crule.period is None:
-        return occurrences
-    kept: list[Occurrence] = []
-    used: dict[int, int] = {}
-    limit = crule.per_period
-    for occurrence in occurrences:
-        key = _period_key(crule.period, occurrence[0])
-        seen = used.get(key, 0)
-        if seen < limit:
-            used[key] = seen + 1
-            kept.append(occurrence)
-    return kept
+class RuleAccumulator:
+    """One rule's running tally at a fixed ``as_of``, fed occurrences in sorted order.
+
+    Per occurrence: count it; apply ``once`` or the frequency limit (sorted input means only the current
+    period's count matters); then the window; then add its decay factor.
+    """
+
+    __slots__ = ("as_of_us", "count", "counted", "crule", "factors", "last", "period_key", "period_used", "start")
+
+    def __init__(self, crule: CompiledEngagementRule, as_of_us: int) -> None:
+        self.crule = crule
+        self.as_of_us = as_of_us
+        self.start = as_of_us - crule.window_us if crule.window_us is not None else None
+        self.count = 0
+        self.counted = 0
+        self.factors = 0.0
+        self.last: Occurrence | None = None
+        self.period_key = -1
+        self.period_used = 0
+
+    def push(self, occurrence: Occurrence) -> None:
+        """Adds the next occurrence; it must sort after every one pushed before and be at or before as_of."""
+        occurred_us = occurrence[0]
+        self.count += 1
+        self.last = occurrence
+        crule = self.crule
+        if crule.period is not None:
+            key = _period_key(crule.period, occurred_us)
+            if key != self.period_key:
+                self.period_key = key
+                self.period_used = 0
+            if self.period_used >= crule.per_period:
+                return
+            self.period_used += 1
+        if self.start is not None and occurred_us <= self.start:
+            return
+        self.counted += 1
+        decay = crule.decay
+        self.factors += 1.0 if decay.kind == "none" else decay_factor(decay, self.as_of_us - occurred_us)
+
+    def outcome(self) -> RuleOutcome:
+        crule = self.crule
+        points = crule.points * self.factors
+        cap = crule.rule.max_points
+        if cap is not None:
+            points = min(points, cap) if crule.points > 0 else max(points, -cap)
+        return RuleOutcome(
+            count=self.count,
+            counted=self.counted,
+            raw_cents=to_cents(crule.points * self.counted),
+            cents=to_cents(points),
+            last_us=self.last[0] if self.last is not None else None,
+        )
+
+
+def accumulate(crule: CompiledEngagementRule, occurrences: list[Occurrence], as_of_us: int) -> RuleAccumulator:
+    """Folds the occurrences at or before ``as_of``; ``occurrences`` must be sorted, ids unique."""
+    accumulator = RuleAccumulator(crule, as_of_us)
+    end = bisect_right(occurrences, as_of_us, key=_first)
+    push = accumulator.push
+    for index in range(end):
+        push(occurrences[index])
+    return accumulator
 
 
 def evaluate(crule: CompiledEngagementRule, occurrences: list[Occurrence], as_of_us: int) -> RuleOutcome:
-    """Points of one rule; ``occurrences`` must be sorted and free of duplicate event ids."""
-    end = bisect_right(occurrences, as_of_us, key=_first)
-    upto = occurrences[:end] if end < len(occurrences) else occurrences
-    selected = select(crule, upto)
-    if crule.window_us is not None:
-        start = as_of_us - crule.window_us
-        selected = [o for o in selected if o[0] > start]
-    factors = 0.0
-    decay = crule.decay
-    if decay.kind == "none":
-        factors = float(len(selected))
-    else:
-        for occurred_us, _ in selected:
-            factors += decay_factor(decay, as_of_us - occurred_us)
-    points = crule.points * factors
-    cap = crule.rule.max_points
-    if cap is not None:
-        points = min(points, cap) if crule.points > 0 else max(points, -cap)
-    raw_cents = to_cents(crule.points * len(selected))
-    return RuleOutcome(count=end, counted=len(selected), raw_cents=raw_cents, cents=to_cents(points))
-
-
-def last_engagement_us(positive: tuple[int, ...], occurrences: list[list[Occurrence]], as_of_us: int) -> int | None:
-    """The latest occurrence of any positive engagement rule at or before ``as_of``."""
-    latest: int | None = None
-    for index in positive:
-        rows = occurrences[index]
-        end = bisect_right(rows, as_of_us, key=_first)
-        if end and (latest is None or rows[end - 1][0] > latest):
-            latest = rows[end - 1][0]
-    return latest
+    """Points of one rule at ``as_of``."""
+    return accumulate(crule, occurrences, as_of_us).outcome()
 
 
 def _first(occurrence: Occurrence) -> int:

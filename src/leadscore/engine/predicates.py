@@ -15,7 +15,9 @@ from typing import Any
 
 from leadscore.model.conditions import AllOf, AnyOf, Condition, FieldTest, NotOf
 
-Getter = Callable[[Any, str], Any]
+Accessor = Callable[[Any], Any]
+#: Builds, once per field name, the function that reads that field from a subject.
+Access = Callable[[str], Accessor]
 Predicate = Callable[[Any], bool]
 
 _TRUE = frozenset({"true", "yes", "y", "1"})
@@ -45,66 +47,90 @@ def _norm_text(value: Any, case_sensitive: bool) -> str:
     return text if case_sensitive else text.casefold()
 
 
-def _equal(actual: Any, expected: Any, case_sensitive: bool) -> bool:
-    if isinstance(expected, bool):
-        if isinstance(actual, bool):
-            return actual is expected
-        if isinstance(actual, str):
-            text = actual.strip().casefold()
-            return text in (_TRUE if expected else _FALSE)
-        return False
-    if isinstance(expected, int | float):
-        number = as_number(actual)
-        return number is not None and number == float(expected)
-    if isinstance(actual, bool):
-        return False
-    return _norm_text(actual, case_sensitive).strip() == _norm_text(expected, case_sensitive).strip()
-
-
 def email_domain(value: Any) -> str:
     text = str(value).strip().casefold()
     return text.rsplit("@", 1)[-1].rstrip(".")
 
 
-def compile_condition(condition: Condition, get: Getter, lists: Mapping[str, frozenset[str]]) -> Predicate:
-    """A predicate over a subject; ``get(subject, field)`` reads a field from it."""
+def compile_condition(condition: Condition, access: Access, lists: Mapping[str, frozenset[str]]) -> Predicate:
+    """A predicate over a subject; ``access(field)`` gives the function that reads ``field`` from it."""
     if isinstance(condition, AllOf):
-        parts = [compile_condition(c, get, lists) for c in condition.all]
-        return lambda subject: all(p(subject) for p in parts)
+        parts = [compile_condition(c, access, lists) for c in condition.all]
+
+        def every(subject: Any) -> bool:
+            for part in parts:  # noqa: SIM110 - a loop avoids a generator per call on the hot path
+                if not part(subject):
+                    return False
+            return True
+
+        return every
     if isinstance(condition, AnyOf):
-        parts = [compile_condition(c, get, lists) for c in condition.any]
-        return lambda subject: any(p(subject) for p in parts)
+        parts = [compile_condition(c, access, lists) for c in condition.any]
+
+        def some(subject: Any) -> bool:
+            for part in parts:  # noqa: SIM110 - a loop avoids a generator per call on the hot path
+                if part(subject):
+                    return True
+            return False
+
+        return some
     if isinstance(condition, NotOf):
-        inner = compile_condition(condition.not_, get, lists)
+        inner = compile_condition(condition.not_, access, lists)
         return lambda subject: not inner(subject)
-    return _compile_test(condition, get, lists)
+    return _compile_test(condition, access(condition.field), lists)
 
 
-def _compile_test(test: FieldTest, get: Getter, lists: Mapping[str, frozenset[str]]) -> Predicate:
-    name = test.field
+def _compile_test(test: FieldTest, get: Accessor, lists: Mapping[str, frozenset[str]]) -> Predicate:
     op = test.operator
     if op == "is_set":
-        return lambda s: not is_missing(get(s, name))
+        return lambda s: not is_missing(get(s))
     if op == "is_missing":
-        return lambda s: is_missing(get(s, name))
+        return lambda s: is_missing(get(s))
     check = _value_check(test, lists)
 
     def predicate(subject: Any) -> bool:
-        value = get(subject, name)
-        return not is_missing(value) and check(value)
+        value = get(subject)
+        if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+            return False
+        return check(value)
 
     return predicate
+
+
+def _options_check(options: list[Any], case_sensitive: bool) -> Callable[[Any], bool]:
+    """``equals``/``in``: text ignores case and surrounding spaces, numbers match numbers written as text,
+    booleans match true/yes/y/1 and false/no/n/0."""
+    texts = frozenset(_norm_text(o, case_sensitive).strip() for o in options if isinstance(o, str))
+    numbers = frozenset(float(o) for o in options if isinstance(o, int | float) and not isinstance(o, bool))
+    wants_true = any(o is True for o in options)
+    wants_false = any(o is False for o in options)
+
+    def check(value: Any) -> bool:
+        if isinstance(value, bool):
+            return wants_true if value else wants_false
+        if texts:
+            text = value if isinstance(value, str) else str(value)
+            if (text.strip() if case_sensitive else text.casefold().strip()) in texts:
+                return True
+        if numbers:
+            number = as_number(value)
+            if number is not None and number in numbers:
+                return True
+        if (wants_true or wants_false) and isinstance(value, str):
+            word = value.strip().casefold()
+            return (wants_true and word in _TRUE) or (wants_false and word in _FALSE)
+        return False
+
+    return check
 
 
 def _value_check(test: FieldTest, lists: Mapping[str, frozenset[str]]) -> Callable[[Any], bool]:
     op = test.operator
     cs = test.case_sensitive
     if op == "equals":
-        expected = test.equals
-        return lambda v: _equal(v, expected, cs)
+        return _options_check([test.equals], cs)
     if op == "in_":
-        options = list(test.in_ or [])
-        return lambda v: any(_equal(v, o, cs) for o in options)
+        return _options_check(list(test.in_ or []), cs)
     if op in ("between", "gt", "gte", "lt", "lte"):
         return _numeric_check(test)
     if op in ("contains", "starts_with", "ends_with"):
@@ -160,3 +186,10 @@ def get_path(subject: Mapping[str, Any], name: str) -> Any:
             return None
         node = node.get(part)
     return node
+
+
+def mapping_access(name: str) -> Accessor:
+    """Reads ``name`` from a mapping: a plain key, or a dotted path into nested mappings."""
+    if "." not in name:
+        return lambda subject: subject.get(name)
+    return lambda subject: get_path(subject, name)

@@ -7,11 +7,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from leadscore.engine.compiled import CompiledModel, cents_to_decimal
-from leadscore.engine.engagement import Occurrence, evaluate, last_engagement_us
+from leadscore.engine.compiled import CompiledEngagementRule, CompiledModel, cents_to_decimal, to_cents
+from leadscore.engine.engagement import Occurrence, RuleOutcome, evaluate
 from leadscore.engine.types import US_PER_DAY, Contribution, Event, Lead, Score, from_micros, to_micros
 from leadscore.model.describe import describe
-from leadscore.model.scoring_model import Limit, ScoringModel
+from leadscore.model.scoring_model import ScoringModel
 
 
 def compile_model(model: ScoringModel | CompiledModel) -> CompiledModel:
@@ -28,15 +28,18 @@ def match_event(compiled: CompiledModel, event: Event) -> list[int]:
 
 
 def occurrences_of(compiled: CompiledModel, events: Iterable[Event]) -> list[list[Occurrence]]:
-    """Sorted occurrences per engagement rule; a repeated event id counts once (the first one seen)."""
+    """Sorted occurrences per engagement rule; a repeated event id counts once (the first one a rule matched).
+
+    Ids of events that matched no rule are not remembered, as in ``LeadState.fold``, so that both agree.
+    """
     per_rule: list[list[Occurrence]] = [[] for _ in compiled.engagement]
     seen: set[str] = set()
     for event in events:
         if event.id in seen:
             continue
-        seen.add(event.id)
         indexes = match_event(compiled, event)
         if indexes:
+            seen.add(event.id)
             occurrence = (to_micros(event.occurred_at), event.id)
             for index in indexes:
                 per_rule[index].append(occurrence)
@@ -60,7 +63,6 @@ def occurrences_from_rows(
         rules = by_type.get(kind)
         if not rules or event_id in seen:
             continue
-        seen.add(event_id)
         decoded: Mapping[str, Any] | None = None
         for crule in rules:
             if crule.matches is not None:
@@ -69,6 +71,7 @@ def occurrences_from_rows(
                 if not crule.matches(decoded):
                     continue
             per_rule[crule.index].append((occurred_us, event_id))
+            seen.add(event_id)
     for rule_rows in per_rule:
         rule_rows.sort()
     return per_rule
@@ -80,11 +83,12 @@ def score(model: ScoringModel | CompiledModel, lead: Lead, events: Iterable[Even
     return assemble(compiled, lead, occurrences_of(compiled, events), to_micros(as_of), as_of)
 
 
-def _clamp(cents: int, limit: Limit) -> int:
-    if limit.min is not None:
-        cents = max(cents, round(limit.min * 100))
-    if limit.max is not None:
-        cents = min(cents, round(limit.max * 100))
+def _clamp(cents: int, bounds: tuple[int | None, int | None]) -> int:
+    low, high = bounds
+    if low is not None and cents < low:
+        return low
+    if high is not None and cents > high:
+        return high
     return cents
 
 
@@ -93,15 +97,23 @@ def _limit_contribution(name: str, before: int, after: int) -> Contribution:
     return Contribution(rule=name, kind="limit", points=delta, raw_points=delta)
 
 
-def assemble(
-    compiled: CompiledModel,
-    lead: Lead,
-    occurrences: list[list[Occurrence]],
-    as_of_us: int,
-    as_of: datetime | None = None,
-) -> Score:
-    """Builds the score from per-rule occurrences; shared by every path so that they agree exactly."""
-    model = compiled.model
+RuleResult = tuple[RuleOutcome, Contribution]
+
+
+def rule_result(crule: CompiledEngagementRule, outcome: RuleOutcome) -> RuleResult:
+    contribution = Contribution(
+        crule.rule.name,
+        "engagement",
+        cents_to_decimal(outcome.cents),
+        cents_to_decimal(outcome.raw_cents),
+        outcome.count,
+        outcome.counted,
+    )
+    return outcome, contribution
+
+
+def fit_part(compiled: CompiledModel, lead: Lead) -> tuple[int, list[Contribution]]:
+    """Fit cents after the fit limit, with the contributions that make them up."""
     contributions: list[Contribution] = []
     fit_cents = 0
     for frule in compiled.fit:
@@ -109,29 +121,48 @@ def assemble(
             fit_cents += frule.cents
             value = cents_to_decimal(frule.cents)
             contributions.append(Contribution(frule.rule.name, "fit", value, value, 1, 1))
-    clamped = _clamp(fit_cents, model.limits.fit)
+    clamped = _clamp(fit_cents, compiled.fit_bounds)
     if clamped != fit_cents:
         contributions.append(_limit_contribution("limits.fit", fit_cents, clamped))
-        fit_cents = clamped
+    return clamped, contributions
 
+
+def assemble(
+    compiled: CompiledModel,
+    lead: Lead,
+    occurrences: list[list[Occurrence]],
+    as_of_us: int,
+    as_of: datetime | None = None,
+    *,
+    fit: tuple[int, list[Contribution]] | None = None,
+    results: list[RuleResult | None] | None = None,
+) -> Score:
+    """Builds the score from per-rule occurrences; shared by every path so that they agree exactly.
+
+    ``fit`` and ``results`` let an incremental caller reuse what it computed for the same lead at the
+    same ``as_of``; a rule whose result is None is evaluated here and stored back into ``results``.
+    """
+    model = compiled.model
+    fit_cents, fit_contributions = fit if fit is not None else fit_part(compiled, lead)
+    contributions = list(fit_contributions)
     engagement_cents = 0
+    last_us: int | None = None
+    positive = compiled.positive_flags
     for crule in compiled.engagement:
-        rows = occurrences[crule.index]
-        if not rows or rows[0][0] > as_of_us:
-            continue
-        outcome = evaluate(crule, rows, as_of_us)
+        index = crule.index
+        result = results[index] if results is not None else None
+        if result is None:
+            rows = occurrences[index]
+            if not rows or rows[0][0] > as_of_us:
+                continue
+            result = rule_result(crule, evaluate(crule, rows, as_of_us))
+            if results is not None:
+                results[index] = result
+        outcome, contribution = result
         engagement_cents += outcome.cents
-        contributions.append(
-            Contribution(
-                crule.rule.name,
-                "engagement",
-                cents_to_decimal(outcome.cents),
-                cents_to_decimal(outcome.raw_cents),
-                outcome.count,
-                outcome.counted,
-            )
-        )
-    last_us = last_engagement_us(compiled.positive, occurrences, as_of_us)
+        contributions.append(contribution)
+        if positive[index] and outcome.last_us is not None and (last_us is None or outcome.last_us > last_us):
+            last_us = outcome.last_us
     inactivity = model.inactivity
     if inactivity is not None:
         since = last_us
@@ -140,24 +171,23 @@ def assemble(
         if since is not None:
             periods = (as_of_us - since) // round(inactivity.every_days * US_PER_DAY)
             if periods > 0:
-                penalty = periods * round(inactivity.points * 100)
+                penalty = to_cents(periods * inactivity.points)
                 if inactivity.floor is not None:
-                    penalty = max(penalty, round(inactivity.floor * 100))
+                    penalty = max(penalty, to_cents(inactivity.floor))
                 engagement_cents += penalty
                 value = cents_to_decimal(penalty)
                 contributions.append(Contribution("inactivity", "inactivity", value, value, periods, periods))
-    clamped = _clamp(engagement_cents, model.limits.engagement)
+    clamped = _clamp(engagement_cents, compiled.engagement_bounds)
     if clamped != engagement_cents:
         contributions.append(_limit_contribution("limits.engagement", engagement_cents, clamped))
         engagement_cents = clamped
 
     total_cents = fit_cents + engagement_cents
-    clamped = _clamp(total_cents, model.limits.total)
+    clamped = _clamp(total_cents, compiled.total_bounds)
     if clamped != total_cents:
         contributions.append(_limit_contribution("limits.total", total_cents, clamped))
         total_cents = clamped
 
-    fit, engagement, total = (cents_to_decimal(c) for c in (fit_cents, engagement_cents, total_cents))
     tier = model.tiers.place(total_cents / 100)
     grade = model.grades.place(fit_cents / 100)
     level = model.levels.place(engagement_cents / 100)
@@ -178,9 +208,9 @@ def assemble(
         model=compiled.key,
         lead_id=lead.id,
         as_of=as_of if as_of is not None else from_micros(as_of_us),
-        fit=fit,
-        engagement=engagement,
-        total=total,
+        fit=cents_to_decimal(fit_cents),
+        engagement=cents_to_decimal(engagement_cents),
+        total=cents_to_decimal(total_cents),
         tier=tier,
         grade=grade,
         level=level,

@@ -4,6 +4,10 @@ The state keeps, per engagement rule, the sorted occurrences ``(occurred_at_us, 
 events that matched it, and nothing about events that matched no rule. That is the least a state can
 hold and still answer any ``as_of`` exactly after out-of-order events: ``once`` and frequency limits
 depend on which earlier events exist, so none can be forgotten.
+
+For speed it also keeps, for the last ``as_of`` read, each rule's running accumulator: an event that
+sorts after everything already folded (the usual case) costs O(1) per rule it matches; an event that
+arrives out of order makes that one rule fold its occurrences again on the next read.
 """
 
 from __future__ import annotations
@@ -12,21 +16,25 @@ from bisect import insort
 from datetime import datetime
 
 from leadscore.engine.compiled import CompiledModel
-from leadscore.engine.engagement import Occurrence
-from leadscore.engine.scoring import assemble, match_event
-from leadscore.engine.types import Event, Lead, Score, to_micros
+from leadscore.engine.engagement import Occurrence, RuleAccumulator, accumulate
+from leadscore.engine.scoring import RuleResult, assemble, fit_part, match_event, rule_result
+from leadscore.engine.types import Contribution, Event, Lead, Score, to_micros
 
 
 class LeadState:
     """One lead under one model; ``score(as_of)`` equals a full recompute over the folded events."""
 
-    __slots__ = ("compiled", "lead", "occurrences", "seen")
+    __slots__ = ("_accumulators", "_as_of_us", "_fit", "_results", "compiled", "lead", "occurrences", "seen")
 
     def __init__(self, compiled: CompiledModel, lead: Lead) -> None:
         self.compiled = compiled
         self.lead = lead
         self.occurrences: list[list[Occurrence]] = [[] for _ in compiled.engagement]
         self.seen: set[str] = set()
+        self._fit: tuple[int, list[Contribution]] | None = None
+        self._as_of_us: int | None = None
+        self._accumulators: list[RuleAccumulator | None] = [None] * len(compiled.engagement)
+        self._results: list[RuleResult | None] = [None] * len(compiled.engagement)
 
     def fold(self, event: Event) -> bool:
         """Adds one event; returns False when it cannot change any score (seen before, or no rule matched)."""
@@ -39,14 +47,41 @@ class LeadState:
         occurrence = (to_micros(event.occurred_at), event.id)
         for index in indexes:
             insort(self.occurrences[index], occurrence)
+            accumulator = self._accumulators[index]
+            if accumulator is None or occurrence[0] > accumulator.as_of_us:
+                continue  # nothing cached, or the event is after the cached as_of and cannot change it
+            self._results[index] = None
+            if accumulator.last is None or occurrence > accumulator.last:
+                accumulator.push(occurrence)
+            else:
+                self._accumulators[index] = None  # out of order: refold this rule on the next read
         return True
 
     def update_lead(self, lead: Lead) -> None:
         """New lead or account attributes change fit rules only; the occurrences stay."""
         self.lead = lead
+        self._fit = None
 
     def score(self, as_of: datetime) -> Score:
-        return assemble(self.compiled, self.lead, self.occurrences, to_micros(as_of), as_of)
+        as_of_us = to_micros(as_of)
+        compiled = self.compiled
+        if as_of_us != self._as_of_us:
+            self._as_of_us = as_of_us
+            self._accumulators = [None] * len(compiled.engagement)
+            self._results = [None] * len(compiled.engagement)
+        results = self._results
+        for crule in compiled.engagement:
+            index = crule.index
+            rows = self.occurrences[index]
+            if results[index] is not None or not rows or rows[0][0] > as_of_us:
+                continue
+            accumulator = self._accumulators[index]
+            if accumulator is None:
+                accumulator = self._accumulators[index] = accumulate(crule, rows, as_of_us)
+            results[index] = rule_result(crule, accumulator.outcome())
+        if self._fit is None:
+            self._fit = fit_part(compiled, self.lead)
+        return assemble(compiled, self.lead, self.occurrences, as_of_us, as_of, fit=self._fit, results=results)
 
     @property
     def occurrence_count(self) -> int:

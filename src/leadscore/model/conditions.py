@@ -111,26 +111,27 @@ class NotOf(_Strict):
     not_: Condition = Field(alias="not")
 
 
+# Union tags show up in error locations, so none may be spelled like a key of a condition ("all", "field"):
+# the loader drops location parts that are not keys of the data, and must not mistake a tag for a key.
+_KIND_TAGS = {"all": "AllOf", "any": "AnyOf", "not": "NotOf"}
+
+
 def _condition_kind(value: Any) -> str:
     if isinstance(value, dict):
-        for key in ("all", "any", "not"):
+        for key, tag in _KIND_TAGS.items():
             if key in value:
-                return key
-        return "field"
-    if isinstance(value, AllOf):
-        return "all"
-    if isinstance(value, AnyOf):
-        return "any"
-    if isinstance(value, NotOf):
-        return "not"
-    return "field"
+                return tag
+        return "FieldTest"
+    if isinstance(value, AllOf | AnyOf | NotOf):
+        return type(value).__name__
+    return "FieldTest"
 
 
 Condition = Annotated[
-    Annotated[AllOf, Tag("all")]
-    | Annotated[AnyOf, Tag("any")]
-    | Annotated[NotOf, Tag("not")]
-    | Annotated[FieldTest, Tag("field")],
+    Annotated[AllOf, Tag("AllOf")]
+    | Annotated[AnyOf, Tag("AnyOf")]
+    | Annotated[NotOf, Tag("NotOf")]
+    | Annotated[FieldTest, Tag("FieldTest")],
     Discriminator(_condition_kind),
 ]
 
@@ -139,12 +140,20 @@ AnyOf.model_rebuild()
 NotOf.model_rebuild()
 
 
+DataPath = tuple[str | int, ...]
+
+
+def located_field_tests(condition: Condition, path: DataPath) -> list[tuple[DataPath, FieldTest]]:
+    """Every field test inside a condition, depth first, with its path in the model file (``path`` leads there)."""
+    if isinstance(condition, FieldTest):
+        return [(path, condition)]
+    if isinstance(condition, AllOf):
+        return [t for i, c in enumerate(condition.all) for t in located_field_tests(c, (*path, "all", i))]
+    if isinstance(condition, AnyOf):
+        return [t for i, c in enumerate(condition.any) for t in located_field_tests(c, (*path, "any", i))]
+    return located_field_tests(condition.not_, (*path, "not"))
+
+
 def iter_field_tests(condition: Condition) -> list[FieldTest]:
     """Every field test inside a condition, depth first; used for validation of field names."""
-    if isinstance(condition, FieldTest):
-        return [condition]
-    if isinstance(condition, AllOf):
-        return [t for c in condition.all for t in iter_field_tests(c)]
-    if isinstance(condition, AnyOf):
-        return [t for c in condition.any for t in iter_field_tests(c)]
-    return iter_field_tests(condition.not_)
+    return [test for _, test in located_field_tests(condition, ())]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from leadscore.model.bands import DEFAULT_GRADES, DEFAULT_LEVELS, DEFAULT_TIERS, Bands
-from leadscore.model.conditions import iter_field_tests
+from leadscore.model.conditions import DataPath, located_field_tests
 from leadscore.model.rules import Decay, EngagementRule, FitRule, Inactivity, NoDecay
 from leadscore.model.stages import DEFAULT_LIFECYCLE, STAGE_FIELDS, Lifecycle
 
@@ -71,29 +72,64 @@ class ScoringModel(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> ScoringModel:
-        names = [r.name for r in self.fit] + [r.name for r in self.engagement]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"expected unique rule names across fit and engagement, repeated: {dupes}")
+        # Checks across the model: every problem is reported at its own place in the file, all at once.
+        problems: list[tuple[DataPath, Any, str]] = []
+        first_use: dict[str, str] = {}
+        named = [("fit", i, r.name) for i, r in enumerate(self.fit)]
+        named += [("engagement", i, r.name) for i, r in enumerate(self.engagement)]
+        for kind, index, name in named:
+            if name in first_use:
+                message = f"expected unique rule names across fit and engagement: {name!r} is used by {first_use[name]}"
+                problems.append(((kind, index, "name"), name, message))
+            else:
+                first_use[name] = f"{kind}[{index}]"
         if not self.fit and not self.engagement:
-            raise ValueError("expected at least one fit or engagement rule")
+            problems.append(((), None, "expected at least one fit or engagement rule"))
         known_lists = set(self.lists) | {"free_mail"}
-        rules = [*self.fit, *self.account.fit]
-        tests = [t for r in rules for t in iter_field_tests(r.when)]
-        tests += [t for r in self.engagement if r.where is not None for t in iter_field_tests(r.where)]
-        stage_conditions = [s.when for s in self.lifecycle.stages if s.when is not None]
-        stage_conditions += [c for c in (self.lifecycle.recycle, self.lifecycle.disqualify) if c is not None]
-        stage_tests = [t for c in stage_conditions for t in iter_field_tests(c)]
-        for test in [*tests, *stage_tests]:
+        tests = [t for i, r in enumerate(self.fit) for t in located_field_tests(r.when, ("fit", i, "when"))]
+        tests += [
+            t
+            for i, r in enumerate(self.account.fit)
+            for t in located_field_tests(r.when, ("account", "fit", i, "when"))
+        ]
+        tests += [
+            t
+            for i, r in enumerate(self.engagement)
+            if r.where is not None
+            for t in located_field_tests(r.where, ("engagement", i, "where"))
+        ]
+        lifecycle = self.lifecycle
+        stage_tests = [
+            t
+            for i, s in enumerate(lifecycle.stages)
+            if s.when is not None
+            for t in located_field_tests(s.when, ("lifecycle", "stages", i, "when"))
+        ]
+        for key, condition in (("recycle", lifecycle.recycle), ("disqualify", lifecycle.disqualify)):
+            if condition is not None:
+                stage_tests += located_field_tests(condition, ("lifecycle", key))
+        for path, test in [*tests, *stage_tests]:
             if isinstance(test.domain_in, str) and test.domain_in not in known_lists:
-                raise ValueError(f"unknown list {test.domain_in!r} in domain_in: expected one of {sorted(known_lists)}")
-        for test in stage_tests:
+                message = f"unknown list {test.domain_in!r} in domain_in: expected one of {sorted(known_lists)}"
+                problems.append(((*path, "domain_in"), test.domain_in, message))
+        for path, test in stage_tests:
             prefix = test.field.split(".", 1)[0]
             if test.field not in STAGE_FIELDS and prefix not in ("lead", "account"):
                 allowed = ", ".join(sorted(STAGE_FIELDS))
-                raise ValueError(
+                message = (
                     f"unknown stage field {test.field!r}: expected one of {allowed}, lead.<field> or account.<field>"
                 )
+                problems.append(((*path, "field"), test.field, message))
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("value_error", "{message}", {"message": message}), loc=loc, input=value
+                    )
+                    for loc, value, message in problems
+                ],
+            )
         return self
 
     @property

@@ -62,17 +62,17 @@ def ingest_events(
         report.rejects.extend(r for r in batch if isinstance(r, Reject))
         report.read += len(batch)
         with store.transaction():
-            seqs = store.resolve_leads([(r.lead_id, r.email) for r in records], now_us)
+            resolved = store.resolve_leads([(r.lead_id, r.email) for r in records], now_us)
+            seqs = [seq for seq, _ in resolved]
             fresh = store.insert_events(list(zip(seqs, records, strict=True)), now_us)
             new_events: dict[int, list[Event]] = {}
             causes: dict[int, str] = {}
-            lead_ids = {seq: lead.id for seq, lead in store.load_leads(sorted(set(seqs))).items()}
-            for seq, record, is_new in zip(seqs, records, fresh, strict=True):
+            for (seq, lead_id), record, is_new in zip(resolved, records, fresh, strict=True):
                 if not is_new:
                     report.duplicates += 1
                     continue
                 report.loaded += 1
-                event = Event(record.id, lead_ids[seq], record.type, record.occurred_at, record.properties)
+                event = Event(record.id, lead_id, record.type, record.occurred_at, record.properties)
                 new_events.setdefault(seq, []).append(event)
                 causes[seq] = f"event:{record.id}"
             result = scorer.apply(new_events, [], as_of, causes, now_us)
@@ -80,6 +80,8 @@ def ingest_events(
             report.stage_changes += result.stage_changes
         if progress is not None:
             progress(len(batch))
+    with store.transaction():
+        scorer.flush_accounts(as_of)
     _record(store, report, started, now_us)
     return report
 
@@ -115,6 +117,8 @@ def ingest_leads(
             report.stage_changes += result.stage_changes
         if progress is not None:
             progress(len(batch))
+    with store.transaction():
+        scorer.flush_accounts(as_of)
     _record(store, report, now_us, now_us)
     return report
 

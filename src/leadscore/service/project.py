@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -84,18 +85,21 @@ def load_project(root: Path, database: str | None = None) -> Project:
     return Project(root=root, config=config, models=models)
 
 
-def write_project(root: Path, database: str = DEFAULT_DATABASE) -> Path:
-    """A project folder with the example model; existing files are never overwritten."""
-    models = root / "models"
-    models.mkdir(parents=True, exist_ok=True)
-    model_path = models / "b2b_saas.yaml"
-    if not model_path.exists():
-        model_path.write_text(files("leadscore.data").joinpath("models/b2b_saas.yaml").read_text(encoding="utf-8"))
+def write_project(root: Path, database: str = DEFAULT_DATABASE, models: Sequence[str] = ("b2b_saas",)) -> Path:
+    """A project folder with shipped example models (by name); existing files are never overwritten."""
+    folder = root / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in models:
+        model_path = folder / f"{name}.yaml"
+        if not model_path.exists():
+            shipped = files("leadscore.data").joinpath(f"models/{name}.yaml").read_text(encoding="utf-8")
+            model_path.write_text(shipped, encoding="utf-8")
     config = root / CONFIG_NAME
     if not config.exists():
+        listed = "".join(f"  - models/{name}.yaml\n" for name in models)
         config.write_text(
             "# leadscore project: the database and the scoring models that run side by side.\n"
-            f"database: {database}\nmodels:\n  - models/b2b_saas.yaml\n",
+            f"database: {database}\nmodels:\n{listed}",
             encoding="utf-8",
         )
     return config

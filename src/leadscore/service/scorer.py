@@ -26,6 +26,8 @@ class Scorer:
         self.models = list(models)
         self.capacity = capacity
         self.states: dict[str, OrderedDict[int, LeadState]] = {m.model.key: OrderedDict() for m in self.models}
+        # Accounts whose leads changed; rolled up once per ingest run rather than once per batch.
+        self.pending_accounts: set[str] = set()
 
     def forget(self, seqs: Sequence[int]) -> None:
         for cache in self.states.values():
@@ -74,8 +76,16 @@ class Scorer:
             result = self.store.write_scores(items, now_us)
             changed += result.changed
             stage_changes += result.stage_changes
-            self.roll_up(loaded, accounts, as_of)
+            self.pending_accounts.update(accounts)
         return WriteResult(changed, stage_changes)
+
+    def flush_accounts(self, as_of: datetime) -> int:
+        """Rolls up every account touched since the last flush, under every model."""
+        ids = sorted(self.pending_accounts)
+        for loaded in self.models:
+            self.roll_up(loaded, ids, as_of)
+        self.pending_accounts.clear()
+        return len(ids)
 
     def roll_up(self, loaded: LoadedModel, account_ids: Sequence[str], as_of: datetime) -> None:
         """Rescores the given accounts from their leads' current totals under one model."""

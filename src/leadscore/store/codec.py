@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache
 
 from leadscore.engine.types import Contribution, Score
 
@@ -17,18 +18,22 @@ def score_cents(score: Score) -> tuple[int, int, int]:
     return cents(score.fit), cents(score.engagement), cents(score.total)
 
 
-def contributions_json(contributions: Iterable[Contribution]) -> str:
+@lru_cache(maxsize=65_536)
+def _fragment(contribution: Contribution) -> str:
+    # Most contributions repeat from one write to the next (a rule's outcome rarely changes), so the
+    # encoded text is cached by value: contributions are frozen dataclasses.
     return json.dumps(
-        [
-            {
-                "rule": c.rule,
-                "kind": c.kind,
-                "points": str(c.points),
-                "raw_points": str(c.raw_points),
-                "count": c.count,
-                "counted": c.counted,
-            }
-            for c in contributions
-        ],
+        {
+            "rule": contribution.rule,
+            "kind": contribution.kind,
+            "points": str(contribution.points),
+            "raw_points": str(contribution.raw_points),
+            "count": contribution.count,
+            "counted": contribution.counted,
+        },
         separators=(",", ":"),
     )
+
+
+def contributions_json(contributions: Iterable[Contribution]) -> str:
+    return "[" + ",".join(_fragment(c) for c in contributions) + "]"

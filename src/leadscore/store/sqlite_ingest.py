@@ -91,38 +91,41 @@ class IngestWrites(Connected):
             seqs.append(seq)
         return seqs, created, updated
 
-    def resolve_leads(self, refs: Sequence[tuple[str | None, str | None]], now_us: int) -> list[int]:
-        """Lead seqs for (lead id, email) pairs; an unknown lead is created, flagged as auto-created."""
-        by_id: dict[str, int] = {}
-        by_email: dict[str, int] = {}
+    def resolve_leads(self, refs: Sequence[tuple[str | None, str | None]], now_us: int) -> list[tuple[int, str]]:
+        """(seq, lead id) for (lead id, email) pairs; an unknown lead is created, flagged as auto-created."""
+        by_id: dict[str, tuple[int, str]] = {}
+        by_email: dict[str, tuple[int, str]] = {}
         ids = sorted({i for i, _ in refs if i})
         emails = sorted({e for _, e in refs if e})
         for chunk in chunks(ids):
-            by_id.update(self.db.execute(f"SELECT id, seq FROM leads WHERE id IN ({marks(len(chunk))})", chunk))
+            for lead_id, seq in self.db.execute(f"SELECT id, seq FROM leads WHERE id IN ({marks(len(chunk))})", chunk):
+                by_id[lead_id] = (seq, lead_id)
         for chunk in chunks(emails):
-            by_email.update(
-                self.db.execute(f"SELECT email, seq FROM leads WHERE email IN ({marks(len(chunk))})", chunk)
-            )
-        seqs = []
+            sql = f"SELECT email, seq, id FROM leads WHERE email IN ({marks(len(chunk))})"
+            for email, seq, lead_id in self.db.execute(sql, chunk):
+                by_email[email] = (seq, lead_id)
+        resolved = []
         for lead_id, email in refs:
-            seq = by_id.get(lead_id) if lead_id else None
-            if seq is None and email:
-                seq = by_email.get(email)
-            if seq is None:
+            found = by_id.get(lead_id) if lead_id else None
+            if found is None and email:
+                found = by_email.get(email)
+            if found is None:
                 record = LeadRecord(id=lead_id, email=email, fields={"email": email} if email else {})
                 account_id = self._account_for(record, now_us)
+                new_id = lead_id or email
+                assert new_id is not None
                 cursor = self.db.execute(
                     "INSERT INTO leads(id, email, account_id, fields, auto_created, updated_at) VALUES (?,?,?,?,1,?)",
-                    (lead_id or email, email, account_id, json.dumps(record.fields), now_us),
+                    (new_id, email, account_id, json.dumps(record.fields), now_us),
                 )
-                seq = cursor.lastrowid
-                assert seq is not None
+                assert cursor.lastrowid is not None
+                found = (cursor.lastrowid, new_id)
                 if lead_id:
-                    by_id[lead_id] = seq
+                    by_id[lead_id] = found
                 if email:
-                    by_email[email] = seq
-            seqs.append(seq)
-        return seqs
+                    by_email[email] = found
+            resolved.append(found)
+        return resolved
 
     def insert_events(self, events: Sequence[tuple[int, EventRecord]], now_us: int) -> list[bool]:
         """Stores new events; a known event id is left as it was. Returns, per event, whether it was new."""

@@ -81,6 +81,10 @@ class ScoreReads(Connected):
         finally:
             reader.close()
 
+    def latest_event_us(self) -> int | None:
+        row = self.db.execute("SELECT max(occurred_at) FROM events").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
     def count(self, table: str) -> int:
         if table not in {"leads", "events", "accounts", "scores", "score_history", "stage_transitions", "rejects"}:
             raise ValueError(f"unknown table {table!r}")

@@ -1,0 +1,238 @@
+"""Core benchmark: ingest into SQLite with scoring on ingest, full rescore, and the in-memory incremental fold.
+
+Each phase runs in its own process so that its peak memory (ru_maxrss) is its own. Each is reported as
+events/s and as a ratio against a baseline measured in the same run on the same data:
+
+- ingest (read JSONL, store, score on ingest)   vs  the raw SQLite insert of the same rows;
+- full rescore with the reference engine        vs  scanning the same rows out of SQLite;
+- incremental fold, state + score per event     vs  a running sum per lead (the least incremental scorer).
+
+    python bench/core.py --leads 100000 --events 2000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+START = datetime(2025, 1, 1, tzinfo=UTC)
+END = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def phase_generate(work: Path, leads: int, events: int) -> dict[str, float]:
+    from leadscore.ingest.writers import write_events_jsonl, write_leads_csv
+    from leadscore.sample import sample_events, sample_leads
+
+    write_leads_csv(work / "leads.csv", sample_leads(leads, seed=1, start=START, end=END))
+    count = write_events_jsonl(work / "events.jsonl", sample_events(leads, events, seed=2, start=START, end=END))
+    return {"events": float(count)}
+
+
+def _project(work: Path, name: str) -> Path:
+    from leadscore.service.project import write_project
+
+    root = work / name
+    if root.exists():
+        for path in sorted(root.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+    write_project(root)
+    return root
+
+
+def phase_ingest(work: Path) -> dict[str, float]:
+    from leadscore.ingest.readers import read_events, read_leads
+    from leadscore.service.ingest import ingest_events, ingest_leads
+    from leadscore.service.project import load_project
+    from leadscore.service.scorer import Scorer
+    from leadscore.store.url import open_store
+
+    project = load_project(_project(work, "project"))
+    store = open_store(project.database, base=project.root)
+    scorer = Scorer(store, project.models)
+    started = time.perf_counter()
+    leads = ingest_leads(store, scorer, read_leads(work / "leads.csv"), as_of=END, now=END, source="leads.csv")
+    lead_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    report = ingest_events(store, scorer, read_events(work / "events.jsonl"), as_of=END, now=END, source="events")
+    seconds = time.perf_counter() - started
+    assert report.rejected == 0 and leads.rejected == 0, (report.rejects[:3], leads.rejects[:3])
+    store.close()
+    return {
+        "leads": float(leads.read),
+        "lead_seconds": lead_seconds,
+        "events": float(report.loaded),
+        "seconds": seconds,
+        "score_changes": float(report.score_changes),
+    }
+
+
+def phase_insert_baseline(work: Path) -> dict[str, float]:
+    """The floor for ingest: the same rows into a bare SQLite table in batches, no parsing, no scoring."""
+    import sqlite3
+
+    rows = []
+    with (work / "events.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            item = json.loads(line)
+            rows.append((item["id"], item["lead_id"], item["type"], item["occurred_at"], json.dumps(item["properties"])))
+    path = work / "baseline.db"
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE events (id TEXT PRIMARY KEY, lead TEXT, type TEXT, at TEXT, properties TEXT)")
+    started = time.perf_counter()
+    for start in range(0, len(rows), 2000):
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO events VALUES (?,?,?,?,?)", rows[start : start + 2000])
+        db.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    db.close()
+    return {"events": float(len(rows)), "seconds": seconds}
+
+
+def phase_rescore(work: Path) -> dict[str, float]:
+    from leadscore.service.project import load_project
+    from leadscore.service.rescore import rescore
+    from leadscore.store.url import open_store
+
+    project = load_project(work / "project")
+    store = open_store(project.database, base=project.root)
+    started = time.perf_counter()
+    report = rescore(store, project.models, as_of=END, now=END)
+    seconds = time.perf_counter() - started
+    store.close()
+    return {"events": float(report.events), "leads": float(report.leads), "seconds": seconds,
+            "changed": float(report.changed)}  # fmt: skip
+
+
+def phase_scan_baseline(work: Path) -> dict[str, float]:
+    """The floor for rescoring: stream the same leads and events out of SQLite and touch every row."""
+    from leadscore.store.url import open_store
+
+    store = open_store(f"sqlite:///{work / 'project' / 'leadscore.db'}")
+    started = time.perf_counter()
+    events = 0
+    for _, _, rows in store.scan():
+        events += len(rows)
+    seconds = time.perf_counter() - started
+    store.close()
+    return {"events": float(events), "seconds": seconds}
+
+
+def _events_in_memory(work: Path) -> list[tuple[str, str, str, datetime, dict[str, object]]]:
+    out = []
+    with (work / "events.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            item = json.loads(line)
+            at = datetime.fromisoformat(item["occurred_at"].replace("Z", "+00:00"))
+            out.append((item["id"], item["lead_id"], item["type"], at, item["properties"]))
+    return out
+
+
+def phase_fold(work: Path) -> dict[str, float]:
+    """Per event: fold into the lead's state and read its score at ``as_of``, as scoring on ingest does."""
+    from leadscore.engine.compiled import CompiledModel
+    from leadscore.engine.state import LeadState
+    from leadscore.engine.types import Event, Lead
+    from leadscore.model.loader import load_model
+
+    compiled = CompiledModel(load_model(ROOT / "examples" / "b2b_saas.yaml"))
+    items = _events_in_memory(work)
+    states: dict[str, LeadState] = {}
+    started = time.perf_counter()
+    for event_id, lead_id, kind, at, props in items:
+        state = states.get(lead_id)
+        if state is None:
+            state = states[lead_id] = LeadState(compiled, Lead(lead_id, {}))
+        if state.fold(Event(event_id, lead_id, kind, at, props)):
+            state.score(END)
+    seconds = time.perf_counter() - started
+    return {"events": float(len(items)), "seconds": seconds}
+
+
+def phase_fold_baseline(work: Path) -> dict[str, float]:
+    """A running sum per lead with one weight per event type: the cheapest possible incremental scorer."""
+    items = _events_in_memory(work)
+    weights = {"page_view": 1.0, "email_open": 1.0, "form_submit": 10.0}
+    totals: dict[str, float] = {}
+    started = time.perf_counter()
+    for _, lead_id, kind, _, _ in items:
+        totals[lead_id] = totals.get(lead_id, 0.0) + weights.get(kind, 0.5)
+    seconds = time.perf_counter() - started
+    return {"events": float(len(items)), "seconds": seconds}
+
+
+PHASES = {
+    "generate": phase_generate,
+    "ingest": phase_ingest,
+    "insert_baseline": phase_insert_baseline,
+    "rescore": phase_rescore,
+    "scan_baseline": phase_scan_baseline,
+    "fold": phase_fold,
+    "fold_baseline": phase_fold_baseline,
+}
+
+
+def run_child(name: str, work: Path, extra: list[str]) -> dict[str, float]:
+    """Runs one phase in a fresh interpreter; adds its wall time and peak memory."""
+    args = [sys.executable, __file__, "--phase", name, "--work", str(work), *extra]
+    started = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    if status != 0:
+        raise SystemExit(f"phase {name} failed with status {status}")
+    result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
+    result["wall"] = time.perf_counter() - started
+    result["peak_mib"] = usage.ru_maxrss / 1024
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--phase", choices=sorted(PHASES), default=None)
+    args = parser.parse_args()
+    work: Path = args.work or OUT / f"core-{args.leads}-{args.events}"
+    if args.phase:
+        work.mkdir(parents=True, exist_ok=True)
+        phase = PHASES[args.phase]
+        result = phase(work, args.leads, args.events) if args.phase == "generate" else phase(work)  # type: ignore[call-arg]
+        print(json.dumps(result))
+        return
+    work.mkdir(parents=True, exist_ok=True)
+    size = ["--leads", str(args.leads), "--events", str(args.events)]
+    results = {name: run_child(name, work, size) for name in PHASES}
+    rate = {name: r["events"] / r.get("seconds", r["wall"]) for name, r in results.items()}
+    print(f"leadscore core benchmark: {args.leads:,} leads, {args.events:,} events (python {sys.version.split()[0]})")
+    print(f"{'phase':<34}{'events/s':>12}{'baseline/s':>13}{'ratio':>8}{'peak MiB':>10}")
+    rows = [
+        ("ingest, scoring on ingest (SQLite)", "ingest", "insert_baseline"),
+        ("full rescore, reference engine", "rescore", "scan_baseline"),
+        ("incremental fold + score, memory", "fold", "fold_baseline"),
+    ]
+    for label, name, baseline in rows:
+        print(
+            f"{label:<34}{rate[name]:>12,.0f}{rate[baseline]:>13,.0f}{rate[name] / rate[baseline]:>8.3f}"
+            f"{results[name]['peak_mib']:>10.0f}"
+        )
+    lead_rate = results["ingest"]["leads"] / results["ingest"]["lead_seconds"]
+    print(f"lead ingest with scoring: {lead_rate:,.0f} leads/s")
+    print("baseline peak MiB: " + ", ".join(f"{b} {results[b]['peak_mib']:.0f}" for _, _, b in rows))
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Turns one source row into an ``EventRecord``, or into a ``Reject`` saying why not.
+
+Recognised columns (CSV) or keys (JSONL), compared ignoring case, the first alias present winning:
+``id``/``event_id``, ``lead_id``, ``email``, ``type``/``event``, ``occurred_at``/``timestamp`` and
+``properties``. Everything else is a property.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from leadscore.ingest.errors import IngestError
+from leadscore.ingest.mapping import column_key
+from leadscore.ingest.records import EventRecord, Reject
+from leadscore.ingest.values import as_text, normalize_email, parse_timestamp
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "event_id"),
+    "lead_id": ("lead_id",),
+    "email": ("email",),
+    "type": ("type", "event"),
+    "occurred_at": ("occurred_at", "timestamp"),
+    "properties": ("properties",),
+}
+
+
+def resolve_columns(columns: Iterable[str]) -> dict[str, str]:
+    """Which column plays each role: ``{"type": "event", ...}`` for the columns present."""
+    present = {column_key(c): c for c in columns}
+    roles: dict[str, str] = {}
+    for role, aliases in ALIASES.items():
+        for alias in aliases:
+            if alias in present:
+                roles[role] = present[alias]
+                break
+    return roles
+
+
+def check_columns(roles: dict[str, str], source: str, header: Sequence[str]) -> None:
+    missing = []
+    if "lead_id" not in roles and "email" not in roles:
+        missing.append("lead_id or email")
+    if "type" not in roles:
+        missing.append("type (or event)")
+    if "occurred_at" not in roles:
+        missing.append("occurred_at (or timestamp)")
+    if missing:
+        raise IngestError(source, f"expected columns {', '.join(missing)} for events; header: {list(header)}")
+
+
+class _BadValue(Exception):
+    def __init__(self, field: str | None, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+
+
+def derived_id(lead_id: str | None, email: str | None, kind: str, at: datetime, props: dict[str, Any]) -> str:
+    """An id made from the event's content, for sources without one: loading the file twice adds nothing."""
+    content = json.dumps([lead_id, email, kind, at.isoformat(), props], sort_keys=True, default=str)
+    return "auto-" + hashlib.blake2b(content.encode(), digest_size=12).hexdigest()
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    return None if value is None else as_text(value) or None
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _nested(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text) if text else None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected a JSON object: {exc.msg} at column {exc.colno}") from None
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def build_event(values: dict[str, Any], props: dict[str, Any], roles: dict[str, str]) -> EventRecord:
+    """``values`` holds the recognised roles' raw values; raises ``_BadValue`` naming the column."""
+    role = "lead_id"
+    try:
+        lead_id = _text(values.get("lead_id"))
+        role = "email"
+        email = values.get("email")
+        email = None if _empty(email) else normalize_email(email)
+        if lead_id is None and email is None:
+            named = " or ".join(roles[r] for r in ("lead_id", "email") if r in roles) or "lead_id or email"
+            field = roles.get("lead_id") or roles.get("email") or "lead_id"
+            raise _BadValue(field, f"expected {named} to say whose event it is")
+        role = "type"
+        kind = _text(values.get("type"))
+        if kind is None:
+            raise _BadValue(roles.get("type", "type"), "expected the event type, got nothing")
+        role = "occurred_at"
+        when = values.get("occurred_at")
+        if _empty(when):
+            raise _BadValue(roles.get("occurred_at", "occurred_at"), "expected when the event occurred, got nothing")
+        occurred_at = parse_timestamp(when)
+        role = "properties"
+        nested = _nested(values.get("properties"))
+        if nested:
+            props = {**props, **nested}
+        role = "id"
+        event_id = _text(values.get("id")) or derived_id(lead_id, email, kind, occurred_at, props)
+    except ValueError as exc:
+        raise _BadValue(roles.get(role, role), str(exc)) from None
+    return EventRecord(id=event_id, type=kind, occurred_at=occurred_at, lead_id=lead_id, email=email, properties=props)
+
+
+class CsvEventReader:
+    """Reads event rows of one CSV header; property columns are every column without a role."""
+
+    def __init__(self, header: Sequence[str], source: str) -> None:
+        self.source = source
+        self.header = list(header)
+        self.roles = resolve_columns(header)
+        check_columns(self.roles, source, header)
+        index = {column: i for i, column in enumerate(header)}
+        self._role_index = [(role, index[column]) for role, column in self.roles.items()]
+        taken = set(self.roles.values())
+        self._property_index = [(column, i) for i, column in enumerate(header) if column not in taken]
+
+    def read(self, cells: list[str], line: int) -> EventRecord | Reject:
+        if len(cells) != len(self.header):
+            reason = f"expected {len(self.header)} values (one per header column), got {len(cells)}"
+            return Reject(self.source, line, reason, raw=cells)
+        values = {role: cells[i] for role, i in self._role_index}
+        props = {}
+        for column, i in self._property_index:
+            cell = cells[i].strip()
+            if cell:
+                props[column] = cell
+        try:
+            event = build_event(values, props, self.roles)
+        except _BadValue as bad:
+            return Reject(
+                self.source, line, bad.reason, field=bad.field, raw=dict(zip(self.header, cells, strict=True))
+            )
+        event.source = self.source
+        event.line = line
+        return event
+
+
+def read_event_object(obj: dict[str, Any], line: int, source: str) -> EventRecord | Reject:
+    """A JSONL event: recognised keys take their roles, every other key with a value is a property."""
+    roles = resolve_columns(obj)
+    values = {role: obj[key] for role, key in roles.items()}
+    taken = set(roles.values())
+    props = {k: v for k, v in obj.items() if k not in taken and v is not None and v != ""}
+    try:
+        event = build_event(values, props, roles)
+    except _BadValue as bad:
+        return Reject(source, line, bad.reason, field=bad.field, raw=obj)
+    event.source = source
+    event.line = line
+    return event
