@@ -82,7 +82,9 @@ def phase_insert_baseline(work: Path) -> dict[str, float]:
     with (work / "events.jsonl").open(encoding="utf-8") as handle:
         for line in handle:
             item = json.loads(line)
-            rows.append((item["id"], item["lead_id"], item["type"], item["occurred_at"], json.dumps(item["properties"])))
+            rows.append(
+                (item["id"], item["lead_id"], item["type"], item["occurred_at"], json.dumps(item["properties"]))
+            )
     path = work / "baseline.db"
     path.unlink(missing_ok=True)
     db = sqlite3.connect(path, isolation_level=None)

@@ -21,7 +21,7 @@ def test_python_examples_run(index: int, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.chdir(ROOT)
     code = compile(_blocks("python")[index], f"README.md python block {index}", "exec")
     namespace: dict[str, object] = {}
-    exec(code, namespace)  # noqa: S102 - our own README, not user input
+    exec(code, namespace)  # our own README, not user input
 
 
 def test_quickstart_has_exactly_two_commands_and_ci_runs_the_second() -> None:
