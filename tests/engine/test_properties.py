@@ -11,7 +11,7 @@ import itertools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine_helpers import T0, assert_adds_up
@@ -82,7 +82,7 @@ def engagement_rules(draw: st.DrawFn, index: int, sign: str) -> EngagementRule:
     """A random rule; ``sign`` is "any", or "steady_negatives": negative rules neither decay nor expire."""
     rule: dict[str, Any] = {"name": f"e{index}", "event": draw(st.sampled_from(EVENT_TYPES[:3]))}
     rule["points"] = draw(nonzero_points)
-    where = draw(conditions("k"))
+    where = draw(conditions("k")) if draw(st.booleans()) else None  # half the rules take every event of their type
     if where is not None:
         rule["where"] = where
     counting = draw(st.sampled_from(["every", "once", "limit"]))
@@ -178,11 +178,17 @@ class Stream:
 
 @st.composite
 def streams(draw: st.DrawFn) -> Stream:
-    distinct = [draw(events(f"ev{i}")) for i in range(draw(st.integers(0, 25)))]
+    distinct = [draw(events(f"ev{i}")) for i in range(draw(st.integers(0, 30)))]
     resent = draw(st.lists(st.sampled_from(distinct), max_size=8)) if distinct else []
     arrival = draw(st.permutations([*distinct, *resent]))
     other_arrival = draw(st.permutations(arrival))
-    as_ofs = draw(st.lists(as_of_moments, min_size=1, max_size=4))
+    # Some times to score at fall just at, before or after an event, where ages cross their boundaries.
+    near_events = st.builds(
+        lambda event, offset: event.occurred_at + timedelta(microseconds=offset),
+        st.sampled_from(distinct or [Event("none", "L", "junk", T0)]),
+        st.sampled_from([0, 1, -1, US_PER_DAY // 4, US_PER_DAY // 2, US_PER_DAY - 1, US_PER_DAY, 7 * US_PER_DAY]),
+    )
+    as_ofs = draw(st.lists(st.one_of(as_of_moments, near_events), min_size=1, max_size=4))
     return Stream(distinct, arrival, other_arrival, as_ofs)
 
 
@@ -304,6 +310,48 @@ def test_time_passing_never_raises_the_score(model: ScoringModel, lead: Lead, st
         assert after.engagement <= before.engagement
         assert after.total <= before.total
         assert after.fit == before.fit
+        # Rule by rule too, so that one rule rising cannot hide behind others decaying.
+        earlier = {c.rule: c.points for c in before.contributions if c.kind in ("engagement", "inactivity")}
+        for c in after.contributions:
+            if c.kind in ("engagement", "inactivity"):
+                assert c.points <= earlier.get(c.rule, Decimal(0)), c.rule
+
+
+@st.composite
+def two_ages(draw: st.DrawFn, decay: Decay) -> tuple[int, int]:
+    """Two ages in microseconds, the second one older, often at or next to a multiple of the decay's period."""
+    if isinstance(decay, ExponentialDecay):
+        period = round(decay.half_life_days * US_PER_DAY)
+    elif isinstance(decay, LinearDecay):
+        period = round(decay.every_days * US_PER_DAY)
+    else:
+        period = US_PER_DAY
+    near = st.builds(
+        lambda steps, nudge: max(0, steps * period + nudge),
+        st.integers(0, 5),
+        st.sampled_from([-1, 0, 1, period // 2]),
+    )
+    age = st.one_of(st.integers(0, SPAN_DAYS * US_PER_DAY), near)
+    young, old = sorted(draw(st.lists(age, min_size=2, max_size=2, unique=True)))
+    return young, old
+
+
+@PROPERTIES
+@given(decay=decays, window=st.sampled_from([None, 0.5, 3, 10, 40]), points=nonzero_points, data=st.data())
+def test_an_occurrence_never_gains_points_with_age(
+    decay: Decay, window: float | None, points: float, data: st.DataObject
+) -> None:
+    # The same invariant one occurrence at a time, where nothing else can hide a rise: the magnitude of its
+    # points only shrinks with age, whatever the sign (a negative rule's points shrink towards zero).
+    model = ScoringModel(
+        name="m", decay=decay, window_days=window, engagement=[EngagementRule(name="r", event="x", points=points)]
+    )
+    young_age, old_age = data.draw(two_ages(decay))
+    event = [Event("e", "L", "x", T0)]
+    young = score(model, Lead(id="L"), event, T0 + timedelta(microseconds=young_age)).engagement
+    old = score(model, Lead(id="L"), event, T0 + timedelta(microseconds=old_age)).engagement
+    assert abs(old) <= abs(young) <= abs(Decimal(str(points))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert old * young >= 0  # never changes sign
 
 
 @PROPERTIES

@@ -44,8 +44,7 @@ def score_account(compiled: CompiledModel, account: Account, lead_totals: Sequen
     for frule in compiled.account_fit:
         if frule.matches(subject):
             fit_cents += frule.cents
-            value = cents_to_decimal(frule.cents)
-            contributions.append(Contribution(frule.rule.name, "fit", value, value, 1, 1))
+            contributions.append(frule.contribution)
     fit = cents_to_decimal(fit_cents)
     total = rollup + fit
     tiers = settings.tiers or compiled.model.tiers

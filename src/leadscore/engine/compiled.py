@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 from leadscore.engine.predicates import Accessor, Predicate, compile_condition, mapping_access
-from leadscore.engine.types import US_PER_DAY
+from leadscore.engine.types import US_PER_DAY, Contribution
+from leadscore.model.bands import Bands
 from leadscore.model.conditions import Condition
 from leadscore.model.rules import Decay, EngagementRule, ExponentialDecay, FitRule, LinearDecay
 from leadscore.model.scoring_model import Limit, ScoringModel
@@ -48,6 +50,7 @@ class CompiledFitRule:
     rule: FitRule
     matches: Predicate
     cents: int
+    contribution: Contribution
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,9 @@ class CompiledModel:
         self.fit_bounds = _bounds(limits.fit)
         self.engagement_bounds = _bounds(limits.engagement)
         self.total_bounds = _bounds(limits.total)
+        self.place_tier = band_places(model.tiers)
+        self.place_grade = band_places(model.grades)
+        self.place_level = band_places(model.levels)
         lifecycle = model.lifecycle
         self.stage_tests = [
             (stage.name, self.stage_predicate(stage.when)) for stage in lifecycle.stages[1:] if stage.when
@@ -93,7 +99,10 @@ class CompiledModel:
         self.disqualify = self.stage_predicate(lifecycle.disqualify) if lifecycle.disqualify else None
 
     def _fit_rule(self, rule: FitRule) -> CompiledFitRule:
-        return CompiledFitRule(rule, compile_condition(rule.when, lead_access, self.lists), to_cents(rule.points))
+        cents = to_cents(rule.points)
+        value = cents_to_decimal(cents)
+        contribution = Contribution(rule.name, "fit", value, value, 1, 1)
+        return CompiledFitRule(rule, compile_condition(rule.when, lead_access, self.lists), cents, contribution)
 
     def _engagement_rule(self, index: int, rule: EngagementRule) -> CompiledEngagementRule:
         model = self.model
@@ -147,5 +156,20 @@ def to_cents(points: float) -> int:
     return -cents if points < 0 else cents
 
 
+@lru_cache(maxsize=16_384)
 def cents_to_decimal(cents: int) -> Decimal:
+    # Points repeat across leads (a rule's 5.00, a cap's 10.00), so exact Decimals are memoised.
     return Decimal(cents).scaleb(-2)
+
+
+def band_places(bands: Bands) -> Callable[[int], str]:
+    """A band lookup on integer hundredths, for the hot path."""
+    limits = [(to_cents(b.min) if b.min is not None else None, b.name) for b in bands.root]
+
+    def place(cents: int) -> str:
+        for low, name in limits:
+            if low is None or cents >= low:
+                return name
+        raise AssertionError("the last band catches every score")  # pragma: no cover
+
+    return place

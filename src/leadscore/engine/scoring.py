@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from leadscore.engine.compiled import CompiledEngagementRule, CompiledModel, cents_to_decimal, to_cents
 from leadscore.engine.engagement import Occurrence, RuleOutcome, evaluate
@@ -67,7 +68,7 @@ def occurrences_from_rows(
         for crule in rules:
             if crule.matches is not None:
                 if decoded is None:
-                    decoded = json.loads(props) if isinstance(props, str) else props
+                    decoded = orjson.loads(props) if isinstance(props, str) else props
                 if not crule.matches(decoded):
                     continue
             per_rule[crule.index].append((occurred_us, event_id))
@@ -119,8 +120,7 @@ def fit_part(compiled: CompiledModel, lead: Lead) -> tuple[int, list[Contributio
     for frule in compiled.fit:
         if frule.matches(lead):
             fit_cents += frule.cents
-            value = cents_to_decimal(frule.cents)
-            contributions.append(Contribution(frule.rule.name, "fit", value, value, 1, 1))
+            contributions.append(frule.contribution)
     clamped = _clamp(fit_cents, compiled.fit_bounds)
     if clamped != fit_cents:
         contributions.append(_limit_contribution("limits.fit", fit_cents, clamped))
@@ -188,9 +188,9 @@ def assemble(
         contributions.append(_limit_contribution("limits.total", total_cents, clamped))
         total_cents = clamped
 
-    tier = model.tiers.place(total_cents / 100)
-    grade = model.grades.place(fit_cents / 100)
-    level = model.levels.place(engagement_cents / 100)
+    tier = compiled.place_tier(total_cents)
+    grade = compiled.place_grade(fit_cents)
+    level = compiled.place_level(engagement_cents)
     days = (as_of_us - last_us) / US_PER_DAY if last_us is not None else None
     subject: dict[str, Any] = {
         "total": total_cents / 100,

@@ -10,6 +10,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Generic, Literal, TypeVar
 
+import orjson
+
 from leadscore.ingest.errors import IngestError
 from leadscore.ingest.mapping import column_key
 from leadscore.ingest.records import Reject
@@ -156,7 +158,7 @@ def jsonl_objects(handle: IO[str], source: str) -> Iterator[tuple[int, dict[str,
         if not text:
             continue
         try:
-            value = json.loads(text)
+            value = orjson.loads(text)
         except json.JSONDecodeError as exc:
             yield Reject(source, line, f"invalid JSON: {exc.msg} at column {exc.colno}", raw=text)
             continue

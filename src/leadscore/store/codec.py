@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import lru_cache
+
+import orjson
 
 from leadscore.engine.types import Contribution, Score
 
@@ -22,7 +23,7 @@ def score_cents(score: Score) -> tuple[int, int, int]:
 def _fragment(contribution: Contribution) -> str:
     # Most contributions repeat from one write to the next (a rule's outcome rarely changes), so the
     # encoded text is cached by value: contributions are frozen dataclasses.
-    return json.dumps(
+    return orjson.dumps(
         {
             "rule": contribution.rule,
             "kind": contribution.kind,
@@ -30,9 +31,8 @@ def _fragment(contribution: Contribution) -> str:
             "raw_points": str(contribution.raw_points),
             "count": contribution.count,
             "counted": contribution.counted,
-        },
-        separators=(",", ":"),
-    )
+        }
+    ).decode()
 
 
 def contributions_json(contributions: Iterable[Contribution]) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+import orjson
 
 from leadscore.engine.types import Account, Lead, from_micros
 from leadscore.store.protocol import StoredScore
@@ -46,7 +47,7 @@ def email_domain(email: str | None) -> str | None:
 
 def lead_from_row(row: Sequence[Any], accounts: dict[str, Account]) -> Lead:
     lead_id, email, account_id, created_at, fields = row
-    data = json.loads(fields)
+    data = orjson.loads(fields)
     if email:
         data["email"] = email
     return Lead(
@@ -91,6 +92,6 @@ def stored_score(row: Sequence[Any]) -> StoredScore:
         level,
         stage,
         reason,
-        json.loads(contributions),
+        orjson.loads(contributions),
         last,
     )

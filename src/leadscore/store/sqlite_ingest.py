@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import orjson
+
 from leadscore.engine.compiled import free_mail_domains
 from leadscore.engine.types import to_micros
 from leadscore.ingest.records import AccountRecord, EventRecord, LeadRecord, Reject
@@ -148,7 +150,7 @@ class IngestWrites(Connected):
                         seq,
                         record.type,
                         to_micros(record.occurred_at),
-                        json.dumps(record.properties, default=str, separators=(",", ":")),
+                        orjson.dumps(record.properties, default=str, option=orjson.OPT_NON_STR_KEYS).decode(),
                         now_us,
                     )
                 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+import orjson
 
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros, to_micros
@@ -24,7 +25,7 @@ class ScoreReads(Connected):
             for account_id, fields in self.db.execute(
                 f"SELECT id, fields FROM accounts WHERE id IN ({marks(len(chunk))})", chunk
             ):
-                out[account_id] = Account(account_id, json.loads(fields))
+                out[account_id] = Account(account_id, orjson.loads(fields))
         return out
 
     def all_account_ids(self) -> list[str]:
@@ -49,7 +50,7 @@ class ScoreReads(Connected):
                 f"WHERE lead_seq IN ({marks(len(chunk))}) ORDER BY lead_seq, occurred_at",
                 chunk,
             ):
-                out[seq].append(Event(event_id, ids[seq], kind, from_micros(at), json.loads(props)))
+                out[seq].append(Event(event_id, ids[seq], kind, from_micros(at), orjson.loads(props)))
         return out
 
     def scan(self, batch_size: int = 2000) -> Iterator[tuple[int, Lead, list[EventRow]]]:
@@ -57,7 +58,7 @@ class ScoreReads(Connected):
         reader = connect(self.path)
         try:
             reader.execute("BEGIN")
-            accounts = {a: Account(a, json.loads(f)) for a, f in reader.execute("SELECT id, fields FROM accounts")}
+            accounts = {a: Account(a, orjson.loads(f)) for a, f in reader.execute("SELECT id, fields FROM accounts")}
             last = 0
             while True:
                 leads = reader.execute(
