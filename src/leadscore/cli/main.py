@@ -15,6 +15,7 @@ from leadscore.cli.demo import demo
 from leadscore.cli.render import contributions_table, history_table, rescore_summary, top_table, transitions_table
 from leadscore.model.loader import ModelError, load_model
 from leadscore.service.project import write_project
+from leadscore.service.rescore import default_workers
 from leadscore.service.rescore import rescore as rescore_all
 
 app = typer.Typer(
@@ -73,12 +74,13 @@ def validate(models: Annotated[list[Path], typer.Argument(help="Model files to c
 def rescore(
     ctx: typer.Context,
     as_of: Annotated[str | None, typer.Option(help="Score as of this time (ISO-8601; default now).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Processes that score in parallel.")] = default_workers(),
 ) -> None:
     """Rescore every lead and account under every model as of one moment."""
     moment = parse_moment(as_of)
     with opened(ctx) as (project, store):
         started = time.perf_counter()
-        report = rescore_all(store, project.models, as_of=moment, now=parse_moment(None))
+        report = rescore_all(store, project.models, as_of=moment, now=parse_moment(None), workers=workers)
         console.print(rescore_summary(report, time.perf_counter() - started))
 
 

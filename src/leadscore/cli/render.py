@@ -108,5 +108,6 @@ def rescore_summary(report: RescoreReport, seconds: float) -> str:
     rate = report.events / seconds if seconds > 0 else 0.0
     return (
         f"rescored {report.leads} leads ({report.events} events) and {report.accounts} accounts in {seconds:.1f} s "
+        f"with {report.workers} worker{'s' if report.workers != 1 else ''} "
         f"({rate:,.0f} events/s); {report.changed} scores changed, {report.stage_changes} stage changes"
     )

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from leadscore.ingest.errors import IngestError
@@ -152,11 +153,17 @@ class CsvEventReader:
         return event
 
 
+@lru_cache(maxsize=512)
+def _object_roles(keys: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]]:
+    # JSONL lines of one file share their keys: resolve each key set once. Callers must not mutate.
+    roles = resolve_columns(keys)
+    return roles, frozenset(roles.values())
+
+
 def read_event_object(obj: dict[str, Any], line: int, source: str) -> EventRecord | Reject:
     """A JSONL event: recognised keys take their roles, every other key with a value is a property."""
-    roles = resolve_columns(obj)
+    roles, taken = _object_roles(tuple(obj))
     values = {role: obj[key] for role, key in roles.items()}
-    taken = set(roles.values())
     props = {k: v for k, v in obj.items() if k not in taken and v is not None and v != ""}
     try:
         event = build_event(values, props, roles)

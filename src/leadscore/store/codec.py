@@ -8,7 +8,11 @@ from functools import lru_cache
 
 import orjson
 
-from leadscore.engine.types import Contribution, Score
+from leadscore.engine.types import Contribution, Score, to_micros
+
+#: A score as stored: model, lead seq, as_of, fit, engagement, total (cents), tier, grade, level, stage,
+#: stage reason, contributions JSON, last engagement (µs).
+ScoreRow = tuple[str, int, int, int, int, int, str, str, str, str, str, str, int | None]
 
 
 def cents(value: Decimal) -> int:
@@ -37,3 +41,23 @@ def _fragment(contribution: Contribution) -> str:
 
 def contributions_json(contributions: Iterable[Contribution]) -> str:
     return "[" + ",".join(_fragment(c) for c in contributions) + "]"
+
+
+def encode_score(seq: int, score: Score) -> ScoreRow:
+    fit, engagement, total = score_cents(score)
+    last = to_micros(score.last_engagement_at) if score.last_engagement_at else None
+    return (
+        score.model,
+        seq,
+        to_micros(score.as_of),
+        fit,
+        engagement,
+        total,
+        score.tier,
+        score.grade,
+        score.level,
+        score.stage,
+        score.stage_reason,
+        contributions_json(score.contributions),
+        last,
+    )

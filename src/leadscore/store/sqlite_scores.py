@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 
 from leadscore.engine.account import AccountScore
-from leadscore.engine.types import Account, Event, Lead, Score, from_micros, to_micros
-from leadscore.store.codec import contributions_json, score_cents
+from leadscore.engine.types import Account, Event, Lead, Score, from_micros
+from leadscore.store.codec import ScoreRow, contributions_json, encode_score
 from leadscore.store.protocol import EventRow, StoredScore, WriteResult
 from leadscore.store.sqlite_common import Connected, chunks, connect, lead_from_row, marks, stored_score
 
@@ -53,34 +53,53 @@ class ScoreReads(Connected):
                 out[seq].append(Event(event_id, ids[seq], kind, from_micros(at), orjson.loads(props)))
         return out
 
-    def scan(self, batch_size: int = 2000) -> Iterator[tuple[int, Lead, list[EventRow]]]:
-        """Every lead with its events, in lead order, streamed: memory holds one batch of leads."""
+    def scan(
+        self, batch_size: int = 5000, seqs: tuple[int, int] | None = None
+    ) -> Iterator[tuple[int, Lead, list[EventRow]]]:
+        """Every lead (or those with ``seqs[0] <= seq < seqs[1]``) with its events, in lead order.
+
+        Two cursors walk leads and events in the same order and are merged, so memory holds one lead's
+        events at a time, whatever the size of the store. It reads a snapshot on its own connection.
+        """
+        low, high = seqs if seqs is not None else (0, 1 << 62)
         reader = connect(self.path)
         try:
             reader.execute("BEGIN")
             accounts = {a: Account(a, orjson.loads(f)) for a, f in reader.execute("SELECT id, fields FROM accounts")}
-            last = 0
-            while True:
-                leads = reader.execute(
-                    "SELECT seq, id, email, account_id, created_at, fields FROM leads WHERE seq > ? "
-                    "ORDER BY seq LIMIT ?",
-                    (last, batch_size),
-                ).fetchall()
-                if not leads:
-                    break
-                low, high = leads[0][0], leads[-1][0]
-                events: dict[int, list[EventRow]] = {}
-                for seq, event_id, kind, at, props in reader.execute(
-                    "SELECT lead_seq, id, type, occurred_at, properties FROM events WHERE lead_seq BETWEEN ? AND ?",
-                    (low, high),
-                ):
-                    events.setdefault(seq, []).append((event_id, kind, at, props))
-                for row in leads:
-                    yield row[0], lead_from_row(row[1:], accounts), events.get(row[0], [])
-                last = high
+            leads = reader.execute(
+                "SELECT seq, id, email, account_id, created_at, fields FROM leads WHERE seq >= ? AND seq < ? "
+                "ORDER BY seq",
+                (low, high),
+            )
+            events = reader.cursor()
+            events.arraysize = batch_size
+            events.execute(
+                "SELECT lead_seq, id, type, occurred_at, properties FROM events WHERE lead_seq >= ? AND lead_seq < ? "
+                "ORDER BY lead_seq, occurred_at",
+                (low, high),
+            )
+            chunk = events.fetchmany()
+            at = 0
+            for row in leads:
+                seq = row[0]
+                rows: list[EventRow] = []
+                while chunk:
+                    if at == len(chunk):
+                        chunk, at = events.fetchmany(), 0
+                        continue
+                    event = chunk[at]
+                    if event[0] != seq:
+                        break
+                    rows.append(event[1:])
+                    at += 1
+                yield seq, lead_from_row(row[1:], accounts), rows
             reader.execute("COMMIT")
         finally:
             reader.close()
+
+    def seq_bounds(self) -> tuple[int, int]:
+        row = self.db.execute("SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM leads").fetchone()
+        return int(row[0]), int(row[1])
 
     def latest_event_us(self) -> int | None:
         row = self.db.execute("SELECT max(occurred_at) FROM events").fetchone()
@@ -95,11 +114,15 @@ class ScoreReads(Connected):
 
     def write_scores(self, items: Sequence[tuple[int, Score, str]], now_us: int) -> WriteResult:
         """Upserts current scores; appends history on a change of total, tier or stage, and stage transitions."""
+        return self.write_score_rows([(encode_score(seq, score), cause) for seq, score, cause in items], now_us)
+
+    def write_score_rows(self, items: Sequence[tuple[ScoreRow, str]], now_us: int) -> WriteResult:
+        """``write_scores`` for scores already encoded (by ``encode_score``), as parallel rescoring sends them."""
         if not items:
             return WriteResult(0, 0)
-        model = items[0][1].model
+        model = items[0][0][0]
         previous: dict[int, tuple[int, str, str]] = {}
-        seqs = [seq for seq, _, _ in items]
+        seqs = [row[1] for row, _ in items]
         for chunk in chunks(seqs):
             for seq, total, tier, stage in self.db.execute(
                 f"SELECT lead_seq, total_cents, tier, stage FROM scores WHERE model=? AND lead_seq IN "
@@ -108,37 +131,14 @@ class ScoreReads(Connected):
             ):
                 previous[seq] = (total, tier, stage)
         upserts, history, transitions = [], [], []
-        for seq, score, cause in items:
-            fit, engagement, total = score_cents(score)
-            as_of = to_micros(score.as_of)
-            last = to_micros(score.last_engagement_at) if score.last_engagement_at else None
-            upserts.append(
-                (
-                    score.model,
-                    seq,
-                    as_of,
-                    fit,
-                    engagement,
-                    total,
-                    score.tier,
-                    score.grade,
-                    score.level,
-                    score.stage,
-                    score.stage_reason,
-                    contributions_json(score.contributions),
-                    last,
-                    now_us,
-                )
-            )
+        for row, cause in items:
+            model, seq, as_of, fit, engagement, total, tier, _, _, stage, reason, _, _ = row
+            upserts.append((*row, now_us))
             before = previous.get(seq)
-            if before != (total, score.tier, score.stage):
-                history.append(
-                    (score.model, seq, as_of, fit, engagement, total, score.tier, score.stage, cause, now_us)
-                )
-            if before is None or before[2] != score.stage:
-                transitions.append(
-                    (score.model, seq, before[2] if before else None, score.stage, as_of, score.stage_reason, cause)
-                )
+            if before != (total, tier, stage):
+                history.append((model, seq, as_of, fit, engagement, total, tier, stage, cause, now_us))
+            if before is None or before[2] != stage:
+                transitions.append((model, seq, before[2] if before else None, stage, as_of, reason, cause))
         self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", upserts)
         self.db.executemany(
             "INSERT INTO score_history(model, lead_seq, as_of, fit_cents, engagement_cents, total_cents, tier, "
