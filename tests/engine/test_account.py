@@ -43,7 +43,7 @@ def test_rollup_methods(method: str, n: int, rollup: str) -> None:
     assert result.total == D(rollup) + 15
     assert result.lead_count == 4
     assert result.contributions == (
-        Contribution(f"rollup.{method}", "engagement", D(rollup), D(rollup), 4, 4),
+        Contribution(f"rollup.{method}", "rollup", D(rollup), D(rollup), 4, 4),
         Contribution("software", "fit", D(10), D(10), 1, 1),
         Contribution("mid_size", "fit", D(5), D(5), 1, 1),
     )

@@ -28,7 +28,7 @@ err_console = Console(stderr=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-USER_ERRORS = (ModelError, ProjectError, IngestError, StoreURLError, FileNotFoundError, IsADirectoryError)
+USER_ERRORS = (ModelError, ProjectError, IngestError, StoreURLError)
 
 
 @dataclass
@@ -53,6 +53,8 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(str(exc)) from None
         except ValueError as exc:
             raise fail(str(exc)) from None
+        except OSError as exc:  # a path the user gave: missing, a directory, a file, not writable
+            raise fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)) from None
         except KeyboardInterrupt:
             raise fail("interrupted") from None
 

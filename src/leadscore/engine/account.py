@@ -37,7 +37,7 @@ def score_account(compiled: CompiledModel, account: Account, lead_totals: Sequen
         top = ordered[: settings.rollup.n]
         mean_cents = sum(int(t * 100) for t in top) / len(top)
         rollup = cents_to_decimal(int(mean_cents + 0.5) if mean_cents >= 0 else -int(-mean_cents + 0.5))
-    contributions = [Contribution(f"rollup.{method}", "engagement", rollup, rollup, len(ordered), len(ordered))]
+    contributions = [Contribution(f"rollup.{method}", "rollup", rollup, rollup, len(ordered), len(ordered))]
     # Account fit rules see the account's fields both bare and as account.<field>.
     subject = Lead(id=account.id, fields=account.fields, account=account)
     fit_cents = 0

@@ -11,7 +11,8 @@ from importlib.resources import files
 from leadscore.engine.predicates import Accessor, Predicate, compile_condition, mapping_access
 from leadscore.engine.types import US_PER_DAY, Contribution
 from leadscore.model.bands import Bands
-from leadscore.model.conditions import Condition
+from leadscore.model.conditions import Condition, iter_field_tests
+from leadscore.model.describe import describe
 from leadscore.model.rules import Decay, EngagementRule, ExponentialDecay, FitRule, LinearDecay
 from leadscore.model.scoring_model import Limit, ScoringModel
 
@@ -92,11 +93,21 @@ class CompiledModel:
         self.place_grade = band_places(model.grades)
         self.place_level = band_places(model.levels)
         lifecycle = model.lifecycle
-        self.stage_tests = [
-            (stage.name, self.stage_predicate(stage.when)) for stage in lifecycle.stages[1:] if stage.when
+        self.first_stage = lifecycle.stages[0].name
+        # Highest first, with the reason each gives, written out once.
+        self.stage_rules = [
+            (stage.name, self.stage_predicate(stage.when), f"{stage.name}: {describe(stage.when)}")
+            for stage in reversed(lifecycle.stages[1:])
+            if stage.when is not None
         ]
         self.recycle = self.stage_predicate(lifecycle.recycle) if lifecycle.recycle else None
+        self.recycle_reason = f"recycle: {describe(lifecycle.recycle)}" if lifecycle.recycle else ""
         self.disqualify = self.stage_predicate(lifecycle.disqualify) if lifecycle.disqualify else None
+        self.disqualify_reason = f"disqualify: {describe(lifecycle.disqualify)}" if lifecycle.disqualify else ""
+        # A disqualify condition on lead fields alone is decided once per lead, not once per score.
+        self.disqualify_on_lead = lifecycle.disqualify is not None and all(
+            t.field.startswith(("lead.", "account.")) for t in iter_field_tests(lifecycle.disqualify)
+        )
 
     def _fit_rule(self, rule: FitRule) -> CompiledFitRule:
         cents = to_cents(rule.points)

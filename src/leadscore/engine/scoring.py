@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from leadscore.engine.compiled import CompiledEngagementRule, CompiledModel, cents_to_decimal, to_cents
 from leadscore.engine.engagement import Occurrence, RuleOutcome, evaluate
 from leadscore.engine.types import US_PER_DAY, Contribution, Event, Lead, Score, from_micros, to_micros
-from leadscore.model.describe import describe
 from leadscore.model.scoring_model import ScoringModel
 
 
@@ -113,8 +112,16 @@ def rule_result(crule: CompiledEngagementRule, outcome: RuleOutcome) -> RuleResu
     return outcome, contribution
 
 
-def fit_part(compiled: CompiledModel, lead: Lead) -> tuple[int, list[Contribution]]:
-    """Fit cents after the fit limit, with the contributions that make them up."""
+class LeadPart(NamedTuple):
+    """What depends on the lead alone: fit cents after the fit limit, their contributions, and whether a
+    disqualify condition on lead fields holds (None when it also reads scores, so each score decides)."""
+
+    fit_cents: int
+    contributions: list[Contribution]
+    disqualified: bool | None
+
+
+def fit_part(compiled: CompiledModel, lead: Lead) -> LeadPart:
     contributions: list[Contribution] = []
     fit_cents = 0
     for frule in compiled.fit:
@@ -124,7 +131,10 @@ def fit_part(compiled: CompiledModel, lead: Lead) -> tuple[int, list[Contributio
     clamped = _clamp(fit_cents, compiled.fit_bounds)
     if clamped != fit_cents:
         contributions.append(_limit_contribution("limits.fit", fit_cents, clamped))
-    return clamped, contributions
+    disqualified = None
+    if compiled.disqualify is not None and compiled.disqualify_on_lead:
+        disqualified = compiled.disqualify({"lead": lead})
+    return LeadPart(clamped, contributions, disqualified)
 
 
 def assemble(
@@ -134,7 +144,7 @@ def assemble(
     as_of_us: int,
     as_of: datetime | None = None,
     *,
-    fit: tuple[int, list[Contribution]] | None = None,
+    fit: LeadPart | None = None,
     results: list[RuleResult | None] | None = None,
 ) -> Score:
     """Builds the score from per-rule occurrences; shared by every path so that they agree exactly.
@@ -143,7 +153,7 @@ def assemble(
     same ``as_of``; a rule whose result is None is evaluated here and stored back into ``results``.
     """
     model = compiled.model
-    fit_cents, fit_contributions = fit if fit is not None else fit_part(compiled, lead)
+    fit_cents, fit_contributions, disqualified = fit if fit is not None else fit_part(compiled, lead)
     contributions = list(fit_contributions)
     engagement_cents = 0
     last_us: int | None = None
@@ -203,7 +213,7 @@ def assemble(
         "days_since_engagement": days,
         "lead": lead,
     }
-    stage, reason = _stage(compiled, subject)
+    stage, reason = _stage(compiled, subject, disqualified)
     return Score(
         model=compiled.key,
         lead_id=lead.id,
@@ -221,17 +231,15 @@ def assemble(
     )
 
 
-def _stage(compiled: CompiledModel, subject: dict[str, Any]) -> tuple[str, str]:
-    lifecycle = compiled.model.lifecycle
-    if compiled.disqualify is not None and compiled.disqualify(subject):
-        assert lifecycle.disqualify is not None
-        return lifecycle.disqualified_stage, f"disqualify: {describe(lifecycle.disqualify)}"
-    first = lifecycle.stages[0].name
+def _stage(compiled: CompiledModel, subject: dict[str, Any], disqualified: bool | None) -> tuple[str, str]:
+    if compiled.disqualify is not None:
+        if disqualified is None:
+            disqualified = compiled.disqualify(subject)
+        if disqualified:
+            return compiled.model.lifecycle.disqualified_stage, compiled.disqualify_reason
     if compiled.recycle is not None and compiled.recycle(subject):
-        assert lifecycle.recycle is not None
-        return first, f"recycle: {describe(lifecycle.recycle)}"
-    for stage, test in zip(reversed(lifecycle.stages[1:]), reversed(compiled.stage_tests), strict=True):
-        if test[1](subject):
-            assert stage.when is not None
-            return stage.name, f"{stage.name}: {describe(stage.when)}"
-    return first, "default stage"
+        return compiled.first_stage, compiled.recycle_reason
+    for name, test, reason in compiled.stage_rules:
+        if test(subject):
+            return name, reason
+    return compiled.first_stage, "default stage"

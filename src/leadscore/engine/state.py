@@ -17,8 +17,8 @@ from datetime import datetime
 
 from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.engagement import Occurrence, RuleAccumulator, accumulate
-from leadscore.engine.scoring import RuleResult, assemble, fit_part, match_event, rule_result
-from leadscore.engine.types import Contribution, Event, Lead, Score, to_micros
+from leadscore.engine.scoring import LeadPart, RuleResult, assemble, fit_part, match_event, rule_result
+from leadscore.engine.types import Event, Lead, Score, to_micros
 
 
 class LeadState:
@@ -31,7 +31,7 @@ class LeadState:
         self.lead = lead
         self.occurrences: list[list[Occurrence]] = [[] for _ in compiled.engagement]
         self.seen: set[str] = set()
-        self._fit: tuple[int, list[Contribution]] | None = None
+        self._fit: LeadPart | None = None
         self._as_of_us: int | None = None
         self._accumulators: list[RuleAccumulator | None] = [None] * len(compiled.engagement)
         self._results: list[RuleResult | None] = [None] * len(compiled.engagement)

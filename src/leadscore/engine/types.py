@@ -58,7 +58,7 @@ class Event:
     properties: Mapping[str, Any] = field(default_factory=dict)
 
 
-ContributionKind = Literal["fit", "engagement", "inactivity", "limit"]
+ContributionKind = Literal["fit", "engagement", "inactivity", "limit", "rollup"]
 
 
 @dataclass(frozen=True, slots=True)

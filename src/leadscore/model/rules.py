@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, model_validato
 
 from leadscore.model.conditions import Condition
 
+#: The shortest period a model may name: shorter ones only multiply work and rounding.
+MINUTE_IN_DAYS = 1 / 1440
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -29,7 +32,7 @@ class LinearDecay(_Strict):
 
     kind: Literal["linear"]
     percent: float = Field(gt=0, le=100)
-    every_days: float = Field(gt=0)
+    every_days: float = Field(ge=MINUTE_IN_DAYS)
 
 
 Decay = Annotated[NoDecay | ExponentialDecay | LinearDecay, Discriminator("kind")]
@@ -41,7 +44,7 @@ class Inactivity(_Strict):
     ``floor`` bounds the penalty itself (for example -20), not the engagement score.
     """
 
-    every_days: float = Field(gt=0)
+    every_days: float = Field(ge=MINUTE_IN_DAYS)
     points: float = Field(lt=0)
     floor: float | None = Field(default=None, le=0)
 

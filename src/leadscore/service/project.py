@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadscore.engine.compiled import CompiledModel
-from leadscore.model.loader import ModelError, load_model, parse_yaml, validate_document
+from leadscore.model.loader import ModelError, ModelIssue, load_model, parse_yaml, validate_document
 from leadscore.model.scoring_model import ScoringModel
 
 CONFIG_NAME = "leadscore.yaml"
@@ -26,6 +26,16 @@ class ProjectConfig(BaseModel):
 
 class ProjectError(ValueError):
     """A project that cannot be opened; the message says what to do."""
+
+
+class ProjectConfigError(ModelError):
+    """A ``leadscore.yaml`` with problems, each with its file, line and field (not a scoring model's)."""
+
+    def __init__(self, issues: list[ModelIssue]) -> None:
+        super().__init__(issues)
+        count = len(issues)
+        header = f"{count} problem{'s' if count != 1 else ''} in project config"
+        ValueError.__init__(self, "\n".join([header, *(f"  {issue}" for issue in issues)]))
 
 
 @dataclass(frozen=True)
@@ -62,8 +72,13 @@ def load_project(root: Path, database: str | None = None) -> Project:
     path = root / CONFIG_NAME
     if not path.is_file():
         raise ProjectError(f"no {CONFIG_NAME} in {root}: run 'leadscore init {root}' or pass --project DIR")
-    data, locations = parse_yaml(path.read_text(encoding="utf-8"), str(path))
-    config = validate_document(data or {}, locations, str(path), ProjectConfig)
+    try:
+        data, locations = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        config = validate_document(data or {}, locations, str(path), ProjectConfig)
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except ModelError as exc:
+        raise ProjectConfigError(exc.issues) from None
     assert isinstance(config, ProjectConfig)
     if database is not None:
         config = config.model_copy(update={"database": database})
