@@ -254,6 +254,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--phase", choices=sorted(PHASES), default=None)
+    parser.add_argument(
+        "--memory-only", action="store_true", help="only generate, ingest and rescore: for peak memory at this size"
+    )
     args = parser.parse_args()
     work: Path = args.work or OUT / f"core-{args.leads}-{args.events}"
     if args.phase:
@@ -265,6 +268,12 @@ def main() -> None:
         return
     work.mkdir(parents=True, exist_ok=True)
     size = ["--leads", str(args.leads), "--events", str(args.events)]
+    if args.memory_only:
+        for name in ("generate", "ingest", "rescore"):
+            result = run_child(name, work, size)
+            rate = result["events"] / result.get("seconds", result["wall"])
+            print(f"{args.events:>10,} events  {name:<10} {rate:>10,.0f} events/s  peak {result['peak_mib']:.0f} MiB")
+        return
     results = {name: run_child(name, work, size) for name in PHASES}
     rate = {name: r["events"] / r.get("seconds", r["wall"]) for name, r in results.items()}
     print(f"leadscore core benchmark: {args.leads:,} leads, {args.events:,} events (python {sys.version.split()[0]})")

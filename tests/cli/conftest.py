@@ -37,13 +37,13 @@ L6,eve@delta.io,,,,,,2026-01-05
 #   L6: demo 10 days old 45 * 0.5 ** (10/30) = 35.72: warm, C2, mql.
 #   new@zeta.io (created by its event): webinar 2 days old 10 * 0.5 ** (2/30) = 9.55: cold, C4, lead.
 EVENTS_JSONL = """\
-{"id": "e1", "lead_id": "L1", "type": "form_submit", "occurred_at": "2026-02-20T00:00:00Z", "properties": {"form": "demo"}}
+{"id":"e1","lead_id":"L1","type":"form_submit","occurred_at":"2026-02-20T00:00:00Z","properties":{"form":"demo"}}
 {"id": "e2", "email": "ana@acme.io", "type": "page_view", "occurred_at": "2026-02-25T00:00:00Z", "url": "https://acme.io/pricing"}
 not json
 {"id": "e3", "type": "email_open", "occurred_at": "2026-02-25T00:00:00Z"}
 {"id": "e4", "lead_id": "L2", "type": "email_open", "occurred_at": "soon"}
 
-{"id": "e5", "lead_id": "L6", "type": "form_submit", "occurred_at": "2026-02-19T00:00:00Z", "properties": {"form": "demo"}}
+{"id":"e5","lead_id":"L6","type":"form_submit","occurred_at":"2026-02-19T00:00:00Z","properties":{"form":"demo"}}
 {"id": "e6", "email": "new@zeta.io", "type": "webinar_signup", "occurred_at": "2026-02-27T00:00:00Z"}
 {"id": "e7", "lead_id": "L1", "type": "email_open", "occurred_at": "2026-03-05T00:00:00Z"}
 """

@@ -13,6 +13,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from leadscore.ingest.errors import IngestError
 from leadscore.model.loader import ModelError
@@ -20,10 +21,12 @@ from leadscore.service.project import Project, ProjectError, load_project
 from leadscore.store.protocol import Store
 from leadscore.store.url import StoreURLError, open_store
 
-console = Console()
+# markup=False: paths, ids, emails and raw rows are printed as written, never read as rich markup ("[/x]").
+console = Console(markup=False)
 if not console.is_terminal:
     console.width = 140  # files and pipes get whole tables, not ones folded to 80 columns
-err_console = Console(stderr=True)
+    console.soft_wrap = True  # and summary lines that scripts can parse, however long the paths in them
+err_console = Console(stderr=True, markup=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,7 +41,7 @@ class Settings:
 
 
 def fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(Text.assemble(("error:", "bold red"), f" {message}"), soft_wrap=True)
     return typer.Exit(2)
 
 

@@ -47,12 +47,15 @@ def lead_rows(store: Store, models: Sequence[str]) -> Iterator[tuple[StoredScore
         yield scores[0], {s.model: _values(s) for s in scores}
 
 
-def column_prefix(model: str) -> str:
-    return model.split("@", 1)[0]
+def column_prefix(model: str, models: Sequence[str]) -> str:
+    """The model's name; ``name_vVERSION`` when two versions of one model run side by side."""
+    name = model.split("@", 1)[0]
+    shared = sum(1 for m in models if m.split("@", 1)[0] == name) > 1
+    return model.replace("@", "_v", 1) if shared else name
 
 
 def write_csv(out: IO[str], store: Store, models: Sequence[str]) -> int:
-    header = ["id", "email"] + [f"{column_prefix(m)}_{f}" for m in models for f in FIELDS]
+    header = ["id", "email"] + [f"{column_prefix(m, models)}_{f}" for m in models for f in FIELDS]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     count = 0

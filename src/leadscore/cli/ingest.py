@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from leadscore.cli.context import console, err_console, is_tty, opened, parse_moment, user_errors
 from leadscore.cli.render import ingest_summary, rescore_summary
@@ -28,7 +29,11 @@ Rejects = Annotated[Path | None, typer.Option(help="Where to write rejected rows
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int], None]]:
     """Rows per second on a terminal; silent when output is redirected."""
-    columns = (SpinnerColumn(), TextColumn("{task.description} {task.completed:,} rows"), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description} {task.completed:,} rows", markup=False),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True, disable=not is_tty()) as bar:
         task = bar.add_task(label, total=None)
         yield lambda n: bar.advance(task, n)
@@ -39,7 +44,8 @@ def finish(report: IngestReport, source: Path, rejects: Path | None) -> None:
     if report.rejects:
         target = rejects or source.with_name(source.name + ".rejects.csv")
         write_rejects(report.rejects, target)
-        console.print(f"[yellow]{report.rejected} rejected rows kept in {target}[/]; first: {report.rejects[0]}")
+        kept = f"{report.rejected} rejected rows kept in {target}"
+        console.print(Text.assemble((kept, "yellow"), f"; first: {report.rejects[0]}"))
 
 
 @ingest_app.command("leads")
@@ -102,5 +108,5 @@ def leadforge(
         if report.rejects:
             target = directory / f"{report.kind}.rejects.csv"
             write_rejects(report.rejects, target)
-            console.print(f"[yellow]{report.rejected} rejected rows kept in {target}[/]")
+            console.print(f"{report.rejected} rejected rows kept in {target}", style="yellow")
     console.print(rescore_summary(rescored, seconds))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from leadscore.cli import export as export_cmd
 from leadscore.cli import ingest as ingest_cmd
@@ -62,9 +63,8 @@ def validate(models: Annotated[list[Path], typer.Argument(help="Model files to c
         except ModelError as exc:
             issues.extend(exc.issues)
             continue
-        console.print(
-            f"[green]ok[/] {path}: {model.key}, {len(model.fit)} fit and {len(model.engagement)} engagement rules"
-        )
+        rules = f" {path}: {model.key}, {len(model.fit)} fit and {len(model.engagement)} engagement rules"
+        console.print(Text.assemble(("ok", "green"), rules))
     if issues:
         raise ModelError(issues)
 

@@ -76,7 +76,8 @@ def load_project(root: Path, database: str | None = None) -> Project:
         data, locations = parse_yaml(path.read_text(encoding="utf-8"), str(path))
         config = validate_document(data or {}, locations, str(path), ProjectConfig)
     except UnicodeDecodeError as exc:
-        raise ProjectError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ProjectError(f"{path}:{line}: not UTF-8 text ({exc.reason})") from None
     except ModelError as exc:
         raise ProjectConfigError(exc.issues) from None
     assert isinstance(config, ProjectConfig)
