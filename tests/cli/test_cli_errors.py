@@ -185,11 +185,6 @@ def test_brackets_in_paths_are_printed_as_written(project: Path, tmp_path: Path)
     assert ok("-p", project, "ingest", "leads", leads).startswith(f"leads from {leads}: read 1, loaded 1,")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store bug: a --db file that is not SQLite raises sqlite3.DatabaseError from "
-    "store/sqlite_common.py:26 (PRAGMA journal_mode=WAL in connect); open_store should raise a user error",
-)
 def test_database_file_that_is_not_a_database(project: Path, tmp_path: Path) -> None:
     notes = tmp_path / "notes.db"
     notes.write_text("not a database\n", encoding="utf-8")

@@ -13,15 +13,8 @@ from leadscore.ingest.leadforge import LeadforgeBundle, read_bundle
 
 MODELS = ("b2b_saas", "leadforge_procurement")
 
+
 # Found by these tests; src/leadscore/store/sqlite_ingest.py is not ours to change.
-SHARED_EMAIL_BUG = (
-    "store bug: upsert_leads (store/sqlite_ingest.py:66-93) merges a lead whose id is new into another lead "
-    "with the same email (leadforge gives every lead of one contact the same synthetic email); its events then "
-    "create an empty auto lead (resolve_leads), and re-importing fails with "
-    "sqlite3.IntegrityError: UNIQUE constraint failed: leads.email"
-)
-
-
 @pytest.fixture
 def procurement_project(project: Path) -> Path:
     """The init project, with leadforge's model listed too (the fit_only model of conftest is dropped)."""
@@ -71,7 +64,6 @@ def test_import_accounts_for_every_row_of_the_bundle(
     )
 
 
-@pytest.mark.xfail(strict=True, reason=SHARED_EMAIL_BUG)
 def test_every_lead_of_the_bundle_is_scored_under_each_model(
     procurement_project: Path, leadforge_bundle: Path, bundle: LeadforgeBundle
 ) -> None:
@@ -87,7 +79,6 @@ def test_every_lead_of_the_bundle_is_scored_under_each_model(
     assert rescored(out)["leads"] == 300
 
 
-@pytest.mark.xfail(strict=True, reason=SHARED_EMAIL_BUG)
 def test_importing_the_same_bundle_again_changes_nothing(
     procurement_project: Path, leadforge_bundle: Path, bundle: LeadforgeBundle
 ) -> None:
@@ -106,7 +97,6 @@ def test_importing_the_same_bundle_again_changes_nothing(
     assert again.rows == history.rows
 
 
-@pytest.mark.xfail(strict=True, reason=SHARED_EMAIL_BUG)
 def test_two_leads_sharing_an_email_in_a_csv(project: Path, tmp_path: Path) -> None:
     """The same bug without leadforge: three lines of CSV."""
     leads = tmp_path / "leads.csv"

@@ -19,7 +19,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE TABLE leads (
             seq INTEGER PRIMARY KEY,
             id TEXT NOT NULL UNIQUE,
-            email TEXT UNIQUE,
+            email TEXT,
             account_id TEXT REFERENCES accounts(id),
             created_at INTEGER,
             fields TEXT NOT NULL DEFAULT '{}',
@@ -27,6 +27,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             updated_at INTEGER NOT NULL
         );
         CREATE INDEX leads_account ON leads(account_id);
+        CREATE INDEX leads_email ON leads(email);
         CREATE TABLE events (
             id TEXT PRIMARY KEY,
             lead_seq INTEGER NOT NULL REFERENCES leads(seq),

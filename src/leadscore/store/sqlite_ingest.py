@@ -52,7 +52,12 @@ class IngestWrites(Connected):
         return account_id
 
     def upsert_leads(self, records: Sequence[LeadRecord], now_us: int) -> tuple[list[int], int, int]:
-        """Upserts by id, else by email; returns the touched lead seqs, and the created and updated counts."""
+        """Upserts by id, else by email; returns the touched lead seqs, and the created and updated counts.
+
+        A record with an id matches the lead with that id, or else a lead that an event created for its
+        email (which then takes the CRM's id). Two CRM leads with different ids stay two leads even when they
+        share an email (Salesforce allows it; leadforge makes them); an event by email goes to the first.
+        """
         seqs: list[int] = []
         created = updated = 0
         for record in records:
@@ -65,7 +70,9 @@ class IngestWrites(Connected):
                 existing = self.db.execute("SELECT seq, auto_created FROM leads WHERE id=?", (record.id,)).fetchone()
             if existing is None and record.email:
                 existing = self.db.execute(
-                    "SELECT seq, auto_created FROM leads WHERE email=?", (record.email,)
+                    "SELECT seq, auto_created FROM leads WHERE email=? AND (? IS NULL OR auto_created=1) "
+                    "ORDER BY seq LIMIT 1",
+                    (record.email, record.id),
                 ).fetchone()
             created_us = to_micros(record.created_at) if record.created_at else None
             body = json.dumps(fields, default=str)
@@ -103,7 +110,8 @@ class IngestWrites(Connected):
             for lead_id, seq in self.db.execute(f"SELECT id, seq FROM leads WHERE id IN ({marks(len(chunk))})", chunk):
                 by_id[lead_id] = (seq, lead_id)
         for chunk in chunks(emails):
-            sql = f"SELECT email, seq, id FROM leads WHERE email IN ({marks(len(chunk))})"
+            # Highest seq first, so that the first lead with an email is the one that stays in the dict.
+            sql = f"SELECT email, seq, id FROM leads WHERE email IN ({marks(len(chunk))}) ORDER BY seq DESC"
             for email, seq, lead_id in self.db.execute(sql, chunk):
                 by_email[email] = (seq, lead_id)
         resolved = []

@@ -185,7 +185,9 @@ class ScoreReads(Connected):
     # -- queries ---------------------------------------------------------------------------------------------
 
     def find_lead(self, ref: str) -> int | None:
-        row = self.db.execute("SELECT seq FROM leads WHERE id=? OR email=? LIMIT 1", (ref, ref.lower())).fetchone()
+        row = self.db.execute(
+            "SELECT seq FROM leads WHERE id=? OR email=? ORDER BY id=? DESC, seq LIMIT 1", (ref, ref.lower(), ref)
+        ).fetchone()
         return int(row[0]) if row else None
 
     _SCORE_COLUMNS = (

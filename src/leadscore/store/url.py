@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from leadscore.store.protocol import Store
@@ -21,6 +22,9 @@ def open_store(url: str, base: Path | None = None) -> Store:
         if not path.is_absolute() and base is not None:
             path = base / path
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteStore(path)
+        try:
+            return SQLiteStore(path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreURLError(f"{path}: not a leadscore database ({exc})") from None
     scheme = url.split(":", 1)[0]
     raise StoreURLError(f"unsupported database URL scheme {scheme!r}: expected sqlite:///PATH")
