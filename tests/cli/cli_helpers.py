@@ -13,6 +13,9 @@ from typer.testing import CliRunner, Result
 
 from leadscore.cli.main import app
 
+#: The moment the CLI tests score at (the input files are written around it).
+AS_OF = "2026-03-01T00:00:00Z"
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 X_EDUCATION_CSV = ROOT.parent / "shared" / "datasets" / "x_education" / "Leads.csv"
@@ -64,8 +67,8 @@ def check_error_message(stderr: str) -> str:
 
 SUMMARY = re.compile(
     r"^(?P<kind>leads|events) from (?P<source>.+?): read (?P<read>\d+), loaded (?P<loaded>\d+), "
-    r"(?:updated (?P<updated>\d+), )?duplicates (?P<duplicates>\d+), rejected (?P<rejected>\d+); "
-    r"scores changed (?P<changed>\d+)$",
+    r"(?:updated (?P<updated>\d+), )?(?:accounts (?P<accounts>\d+), )?duplicates (?P<duplicates>\d+), "
+    r"rejected (?P<rejected>\d+); (?:scores changed (?P<changed>\d+)|not scored yet)$",
     re.MULTILINE,
 )
 RESCORED = re.compile(

@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import ok
-
-AS_OF = "2026-03-01T00:00:00Z"
+from cli_helpers import AS_OF, ok
 
 # Line 1 is the header. Lines 4, 5 and 7 are bad: a size that is not a number, an email without "@", no id
 # and no email. All leads were created on 2026-01-05: 55 days before AS_OF, so -5 for inactivity.

@@ -71,6 +71,6 @@ def test_summary_lines_stay_whole_in_a_pipe(tmp_path: Path) -> None:
     assert (run.returncode, run.stderr) == (0, "")
     assert run.stdout.splitlines() == [
         f"leads from {leads}: read 2, loaded 1, updated 0, duplicates 0, rejected 1; scores changed 1",
-        f"1 rejected rows kept in {leads}.rejects.csv; first: {leads}:3: field 'company_size': expected a number, "
+        f"1 rejected row kept in {leads}.rejects.csv; first: {leads}:3: field 'company_size': expected a number, "
         "got 'fifty'",
     ]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import ok, user_error
-from conftest import AS_OF
+from cli_helpers import AS_OF, ok, user_error
 
 BAD_MAPPING = """\
 name: my_crm

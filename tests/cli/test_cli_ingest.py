@@ -6,8 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from cli_helpers import by_id, export_csv, ok, summary, table
-from conftest import AS_OF
+from cli_helpers import AS_OF, by_id, export_csv, ok, summary, table
 
 
 def _rejects(path: Path) -> list[dict[str, str]]:

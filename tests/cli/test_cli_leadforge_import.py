@@ -75,7 +75,7 @@ def test_every_lead_of_the_bundle_is_scored_under_each_model(
     for lead_id in lead_ids:
         assert all(rows[lead_id][f"{m}_total"] != "" for m in MODELS), lead_id
         assert rows[lead_id]["email"] != "", lead_id
-    assert (leads["loaded"], leads["updated"]) == (420, 0)
+    assert (leads["loaded"], leads["accounts"], leads["updated"]) == (300, 120, 0)
     assert rescored(out)["leads"] == 300
 
 

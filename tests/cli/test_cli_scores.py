@@ -9,8 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_helpers import by_id, export_csv, ok, rescored, table, tables
-from conftest import AS_OF
+from cli_helpers import AS_OF, by_id, export_csv, ok, rescored, table, tables
 
 FIELDS = ("total", "fit", "engagement", "tier", "grade", "level", "matrix", "stage")
 
@@ -177,7 +176,9 @@ def test_export_jsonl_matches_csv(loaded: Path) -> None:
         row = csv_rows[record["id"]]
         assert record["email"] == row["email"]
         for model, prefix in (("b2b_saas@1", "b2b_saas"), ("fit_only@2", "fit_only")):
-            assert record["scores"][model] == {f: row[f"{prefix}_{f}"] for f in FIELDS}
+            numbers = ("total", "fit", "engagement")
+            expected = {f: float(row[f"{prefix}_{f}"]) if f in numbers else row[f"{prefix}_{f}"] for f in FIELDS}
+            assert record["scores"][model] == expected
 
 
 def test_export_to_a_file(loaded: Path, tmp_path: Path) -> None:

@@ -72,7 +72,11 @@ def write_csv(out: IO[str], store: Store, models: Sequence[str]) -> int:
 def write_jsonl(out: IO[str], store: Store, models: Sequence[str]) -> int:
     count = 0
     for first, by_model in lead_rows(store, models):
-        out.write(json.dumps({"id": first.lead_id, "email": first.email, "scores": by_model}) + "\n")
+        scores = {
+            model: {k: float(v) if k in ("total", "fit", "engagement") else v for k, v in values.items()}
+            for model, values in by_model.items()
+        }
+        out.write(json.dumps({"id": first.lead_id, "email": first.email, "scores": scores}) + "\n")
         count += 1
     return count
 

@@ -44,8 +44,14 @@ def finish(report: IngestReport, source: Path, rejects: Path | None) -> None:
     if report.rejects:
         target = rejects or source.with_name(source.name + ".rejects.csv")
         write_rejects(report.rejects, target)
-        kept = f"{report.rejected} rejected rows kept in {target}"
+        kept = f"{report.rejected} rejected row{'s' if report.rejected != 1 else ''} kept in {target}"
         console.print(Text.assemble((kept, "yellow"), f"; first: {report.rejects[0]}"))
+
+
+def _must_exist(file: Path) -> None:
+    """Checked before the store is opened, so that a typo creates no database."""
+    if not file.exists():
+        raise FileNotFoundError(f"{file}: cannot open: No such file or directory")
 
 
 @ingest_app.command("leads")
@@ -60,6 +66,7 @@ def leads(
     """Upsert leads by id or email; accounts come from the account id or the company domain."""
     column_mapping = load_mapping(mapping) if mapping is not None else None
     moment = parse_moment(as_of)
+    _must_exist(file)
     with opened(ctx) as (project, store), progress_bar(f"leads from {file.name}") as advance:
         scorer = Scorer(store, project.models)
         rows = read_leads(file, column_mapping)
@@ -79,6 +86,7 @@ def events(
 ) -> None:
     """Store events once each (by event id) and rescore the leads they touch."""
     moment = parse_moment(as_of)
+    _must_exist(file)
     with opened(ctx) as (project, store), progress_bar(f"events from {file.name}") as advance:
         scorer = Scorer(store, project.models)
         report = ingest_events(
@@ -108,5 +116,7 @@ def leadforge(
         if report.rejects:
             target = directory / f"{report.kind}.rejects.csv"
             write_rejects(report.rejects, target)
-            console.print(f"{report.rejected} rejected rows kept in {target}", style="yellow")
+            console.print(
+                f"{report.rejected} rejected row{'s' if report.rejected != 1 else ''} kept in {target}", style="yellow"
+            )
     console.print(rescore_summary(rescored, seconds))

@@ -96,7 +96,16 @@ def top(
 ) -> None:
     """The highest-scoring leads, with the rules that put them there."""
     with opened(ctx) as (project, store):
-        key = project.model(model).model.key
+        chosen = project.model(model).model
+        lifecycle = chosen.lifecycle
+        for option, value, known in (
+            ("--tier", tier, chosen.tiers.names()),
+            ("--stage", stage, [*lifecycle.names(), lifecycle.disqualified_stage]),
+            ("--grade", grade, chosen.grades.names()),
+        ):
+            if value is not None and value not in known:
+                raise ValueError(f"{option} {value!r} is not in {chosen.key}: expected one of {', '.join(known)}")
+        key = chosen.key
         rows = store.top(key, tier=tier, stage=stage, grade=grade, limit=limit)
         console.print(top_table(rows, f"top {len(rows)} leads · {key}"))
 

@@ -100,8 +100,11 @@ def ingest_summary(report: IngestReport) -> str:
     parts = [f"read {report.read}", f"loaded {report.loaded}"]
     if report.kind != "events":
         parts.append(f"updated {report.updated}")
+    if report.accounts:
+        parts.append(f"accounts {report.accounts}")
     parts += [f"duplicates {report.duplicates}", f"rejected {report.rejected}"]
-    return f"{report.kind} from {report.source}: " + ", ".join(parts) + f"; scores changed {report.score_changes}"
+    scored = f"; scores changed {report.score_changes}" if report.scored else "; not scored yet"
+    return f"{report.kind} from {report.source}: " + ", ".join(parts) + scored
 
 
 def rescore_summary(report: RescoreReport, seconds: float) -> str:

@@ -26,10 +26,12 @@ class IngestReport:
     read: int = 0
     loaded: int = 0
     updated: int = 0
+    accounts: int = 0
     duplicates: int = 0
     rejects: list[Reject] = field(default_factory=list)
     score_changes: int = 0
     stage_changes: int = 0
+    scored: bool = True
 
     @property
     def rejected(self) -> int:
@@ -54,7 +56,7 @@ def ingest_events(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Stores new events (by id; a re-sent id is a duplicate) and rescores the leads they touch at ``as_of``."""
-    report = IngestReport("events", source)
+    report = IngestReport("events", source, scored=bool(scorer.models))
     now_us = to_micros(now)
     started = now_us
     for batch in _batches(rows, batch_size):
@@ -74,7 +76,7 @@ def ingest_events(
                 report.loaded += 1
                 event = Event(record.id, lead_id, record.type, record.occurred_at, record.properties)
                 new_events.setdefault(seq, []).append(event)
-                causes[seq] = f"event:{record.id}"
+                causes[seq] = f"event:{record.id}" if seq not in causes else _more(causes[seq], record.id)
             result = scorer.apply(new_events, [], as_of, causes, now_us)
             report.score_changes += result.changed
             report.stage_changes += result.stage_changes
@@ -98,7 +100,7 @@ def ingest_leads(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Upserts leads (by id, else email) and accounts, then rescores the leads whose fit may have changed."""
-    report = IngestReport("leads", source)
+    report = IngestReport("leads", source, scored=bool(scorer.models))
     now_us = to_micros(now)
     for batch in _batches(rows, batch_size):
         leads = [r for r in batch if isinstance(r, LeadRecord)]
@@ -107,8 +109,7 @@ def ingest_leads(
         report.read += len(batch)
         with store.transaction():
             if accounts:
-                store.upsert_accounts(accounts, now_us)
-                report.loaded += len(accounts)
+                report.accounts += store.upsert_accounts(accounts, now_us)
             seqs, created, updated = store.upsert_leads(leads, now_us)
             report.loaded += created
             report.updated += updated
@@ -121,6 +122,19 @@ def ingest_leads(
         scorer.flush_accounts(as_of)
     _record(store, report, now_us, now_us)
     return report
+
+
+def _more(cause: str, event_id: str) -> str:
+    """``events:a,b,c (+N)``: the first events of a batch that changed one lead, and how many more."""
+    _, _, listed = cause.partition(":")
+    more = 0
+    if listed.endswith(")"):
+        listed, _, extra = listed.rpartition(" (+")
+        more = int(extra[:-1])
+    ids = listed.split(",")
+    if len(ids) < 3:
+        return f"events:{','.join([*ids, event_id])}"
+    return f"events:{','.join(ids)} (+{more + 1})"
 
 
 def _record(store: Store, report: IngestReport, started: int, finished: int) -> None:
