@@ -19,20 +19,27 @@ from leadscore.store.protocol import Store, WriteResult
 
 
 class Scorer:
-    """Keeps up to ``capacity`` lead states per model, least recently used evicted first."""
+    """Keeps lead states warm up to ``capacity`` occurrences in all, least recently used evicted first.
 
-    def __init__(self, store: Store, models: Sequence[LoadedModel], capacity: int = 200_000) -> None:
+    The bound is in occurrences, not leads, because a state's size grows with its lead's matched events:
+    memory stays flat however many events go through (about 200 bytes an occurrence).
+    """
+
+    def __init__(self, store: Store, models: Sequence[LoadedModel], capacity: int = 2_000_000) -> None:
         self.store = store
         self.models = list(models)
         self.capacity = capacity
+        self.held = 0
         self.states: dict[str, OrderedDict[int, LeadState]] = {m.model.key: OrderedDict() for m in self.models}
+        self.sizes: dict[str, dict[int, int]] = {m.model.key: {} for m in self.models}
         # Accounts whose leads changed; rolled up once per ingest run rather than once per batch.
         self.pending_accounts: set[str] = set()
 
     def forget(self, seqs: Sequence[int]) -> None:
-        for cache in self.states.values():
+        for key, cache in self.states.items():
             for seq in seqs:
                 cache.pop(seq, None)
+                self.held -= self.sizes[key].pop(seq, 0)
 
     def apply(
         self,
@@ -48,13 +55,14 @@ class Scorer:
             return WriteResult(0, 0)
         updated = self.store.load_leads(lead_updates) if lead_updates else {}
         changed = stage_changes = 0
+        cold = sorted({seq for key, cache in self.states.items() for seq in touched if seq not in cache})
+        leads = self.store.load_leads(cold) if cold else {}
+        history = self.store.load_events(cold) if cold else {}
         for loaded in self.models:
-            cache = self.states[loaded.model.key]
-            cold = [seq for seq in touched if seq not in cache]
-            if cold:
-                leads = self.store.load_leads(cold)
-                history = self.store.load_events(cold)
-                for seq in cold:
+            key = loaded.model.key
+            cache, sizes = self.states[key], self.sizes[key]
+            for seq in cold:
+                if seq not in cache:
                     state = LeadState(loaded.compiled, leads[seq])
                     for event in history.get(seq, []):
                         state.fold(event)
@@ -71,8 +79,12 @@ class Scorer:
                 items.append((seq, state.score(as_of), causes.get(seq, "ingest")))
                 if state.lead.account is not None:
                     accounts.append(state.lead.account.id)
-            while len(cache) > self.capacity:
-                cache.popitem(last=False)
+                size = state.occurrence_count
+                self.held += size - sizes.get(seq, 0)
+                sizes[seq] = size
+            while self.held > self.capacity and len(cache) > len(touched):
+                evicted, _ = cache.popitem(last=False)
+                self.held -= sizes.pop(evicted, 0)
             result = self.store.write_scores(items, now_us)
             changed += result.changed
             stage_changes += result.stage_changes
