@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -222,7 +223,7 @@ def phase_fold_baseline(work: Path) -> dict[str, float]:
     return {"events": float(len(items)), "seconds": seconds}
 
 
-PHASES = {
+PHASES: dict[str, Callable[..., dict[str, float]]] = {
     "generate": phase_generate,
     "ingest_raw": phase_ingest_raw,
     "incremental": phase_incremental,
@@ -267,16 +268,16 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         phase = PHASES[args.phase]
         sized = args.phase in ("generate", "incremental")
-        result = phase(work, args.leads, args.events) if sized else phase(work)  # type: ignore[call-arg]
+        result = phase(work, args.leads, args.events) if sized else phase(work)
         print(json.dumps(result))
         return
     work.mkdir(parents=True, exist_ok=True)
     size = ["--leads", str(args.leads), "--events", str(args.events)]
     if args.memory_only:
         for name in ("generate", "ingest", "rescore"):
-            result = run_child(name, work, size)
-            rate = result["events"] / result.get("seconds", result["wall"])
-            print(f"{args.events:>10,} events  {name:<10} {rate:>10,.0f} events/s  peak {result['peak_mib']:.0f} MiB")
+            one = run_child(name, work, size)
+            speed = one["events"] / one.get("seconds", one["wall"])
+            print(f"{args.events:>10,} events  {name:<10} {speed:>10,.0f} events/s  peak {one['peak_mib']:.0f} MiB")
         return
     results = {name: run_child(name, work, size) for name in PHASES}
     rate = {name: r["events"] / r.get("seconds", r["wall"]) for name, r in results.items()}

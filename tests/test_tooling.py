@@ -26,3 +26,13 @@ def test_ruff_format() -> None:
 def test_mypy_strict() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_on_tests_and_bench() -> None:
+    # Each test folder has its own conftest, so each is checked on its own (mypy wants unique module names).
+    folders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").iterdir() if p.is_dir() and p.name[0] != ".")
+    for target in [*folders, "bench"]:
+        result = _run("mypy", "--strict", target)
+        assert result.returncode == 0, target + "\n" + result.stdout + result.stderr
+    result = _run("mypy", "--strict", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("*.py")))
+    assert result.returncode == 0, result.stdout + result.stderr
