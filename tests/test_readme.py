@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,21 @@ def test_yaml_example_is_a_valid_model() -> None:
     (block,) = _blocks("yaml")
     model = loads_model(block, "README.md")
     assert model.name == "b2b_saas"
+
+
+def test_the_x_education_commands_run_as_written(tmp_path: Path) -> None:
+    shared = ROOT.parent / "shared" / "datasets" / "x_education" / "Leads.csv"
+    if not shared.exists():
+        pytest.skip(f"the X Education dataset is not at {shared}")
+    block = README.split("### Real data", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "examples").symlink_to(ROOT / "examples")
+    (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block], cwd=work, env=env, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "read 9240, loaded 9240, updated 0, duplicates 0, rejected 0" in run.stdout
+    assert "hot" in run.stdout
