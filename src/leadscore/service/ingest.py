@@ -13,7 +13,7 @@ from typing import TypeVar
 from leadscore.engine.types import Event, to_micros
 from leadscore.ingest.records import AccountRecord, EventRecord, LeadRecord, Reject
 from leadscore.service.scorer import Scorer
-from leadscore.store.protocol import RunSummary, Store
+from leadscore.store.protocol import RunSummary, Store, WriteResult
 
 T = TypeVar("T")
 Progress = Callable[[int], None]
@@ -38,6 +38,10 @@ class IngestReport:
     @property
     def rejected(self) -> int:
         return len(self.rejects)
+
+    def count(self, result: WriteResult) -> None:
+        self.score_changes += result.changed
+        self.stage_changes += result.stage_changes
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -109,15 +113,10 @@ def _ingest_events(
                 event = Event(record.id, lead_id, record.type, record.occurred_at, record.properties)
                 new_events.setdefault(seq, []).append(event)
                 causes[seq] = f"event:{record.id}" if seq not in causes else _more(causes[seq], record.id)
-            result = scorer.apply(new_events, [], as_of, causes, now_us)
-            report.score_changes += result.changed
-            report.stage_changes += result.stage_changes
+            report.count(scorer.apply(new_events, [], as_of, causes, now_us))
         if progress is not None:
             progress(len(batch))
-    with store.transaction():
-        scorer.flush_accounts(as_of)
-    _record(store, report, started, now_us)
-    return report
+    return _finish(store, scorer, report, as_of, started, now_us)
 
 
 def ingest_leads(
@@ -145,15 +144,10 @@ def ingest_leads(
             seqs, created, updated = store.upsert_leads(leads, now_us)
             report.loaded += created
             report.updated += updated
-            result = scorer.apply({}, sorted(set(seqs)), as_of, dict.fromkeys(seqs, f"lead:{source}"), now_us)
-            report.score_changes += result.changed
-            report.stage_changes += result.stage_changes
+            report.count(scorer.apply({}, sorted(set(seqs)), as_of, dict.fromkeys(seqs, f"lead:{source}"), now_us))
         if progress is not None:
             progress(len(batch))
-    with store.transaction():
-        scorer.flush_accounts(as_of)
-    _record(store, report, now_us, now_us)
-    return report
+    return _finish(store, scorer, report, as_of, now_us, now_us)
 
 
 def _more(cause: str, event_id: str) -> str:
@@ -169,7 +163,10 @@ def _more(cause: str, event_id: str) -> str:
     return f"events:{','.join(ids)} (+{more + 1})"
 
 
-def _record(store: Store, report: IngestReport, started: int, finished: int) -> None:
+def _finish(
+    store: Store, scorer: Scorer, report: IngestReport, as_of: datetime, started: int, finished: int
+) -> IngestReport:
+    """Rolls up the accounts the run touched and records the run, with its rejects, in the store."""
     summary = RunSummary(
         report.kind,
         report.source,
@@ -182,4 +179,6 @@ def _record(store: Store, report: IngestReport, started: int, finished: int) -> 
         finished,
     )
     with store.transaction():
+        scorer.flush_accounts(as_of)
         store.record_run(summary, report.rejects)
+    return report

@@ -59,39 +59,7 @@ def lead_from_row(row: Sequence[Any], accounts: dict[str, Account]) -> Lead:
 
 
 def stored_score(row: Sequence[Any]) -> StoredScore:
-    (
-        model,
-        seq,
-        lead_id,
-        email,
-        account_id,
-        as_of,
-        fit,
-        engagement,
-        total,
-        tier,
-        grade,
-        level,
-        stage,
-        reason,
-        contributions,
-        last,
-    ) = row
-    return StoredScore(
-        model,
-        seq,
-        lead_id,
-        email,
-        account_id,
-        as_of,
-        fit,
-        engagement,
-        total,
-        tier,
-        grade,
-        level,
-        stage,
-        reason,
-        orjson.loads(contributions),
-        last,
-    )
+    """A row of the score columns in ``StoredScore`` order, the contributions still JSON text."""
+    values = list(row)
+    values[14] = orjson.loads(values[14])
+    return StoredScore(*values)
