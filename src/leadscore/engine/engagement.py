@@ -9,8 +9,8 @@ prefix it has already folded. The order of operations is documented in docs/scor
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from leadscore.engine.compiled import CompiledEngagementRule, decay_factor, to_cents
 from leadscore.engine.types import EPOCH, US_PER_DAY
@@ -18,9 +18,11 @@ from leadscore.engine.types import EPOCH, US_PER_DAY
 Occurrence = tuple[int, str]
 
 
-@dataclass(frozen=True, slots=True)
-class RuleOutcome:
-    count: int
+class RuleOutcome(NamedTuple):
+    """One rule at one ``as_of``: events matched, occurrences counted, points before and after decay and
+    cap (hundredths), and the last matched occurrence (for inactivity). A tuple: made once per rule per read."""
+
+    matched: int
     counted: int
     raw_cents: int
     cents: int
@@ -80,33 +82,33 @@ class RuleAccumulator:
         self.factors += 1.0 if decay.kind == "none" else decay_factor(decay, self.as_of_us - occurred_us)
 
     def outcome(self) -> RuleOutcome:
-        crule = self.crule
-        points = crule.points * self.factors
-        cap = crule.rule.max_points
-        if cap is not None:
-            points = min(points, cap) if crule.points > 0 else max(points, -cap)
-        return RuleOutcome(
-            count=self.count,
-            counted=self.counted,
-            raw_cents=to_cents(crule.points * self.counted),
-            cents=to_cents(points),
-            last_us=self.last[0] if self.last is not None else None,
-        )
+        return _outcome(self.crule, self.count, self.counted, self.factors, self.last)
 
 
-def accumulate(crule: CompiledEngagementRule, occurrences: list[Occurrence], as_of_us: int) -> RuleAccumulator:
-    """Folds the occurrences at or before ``as_of``; ``occurrences`` must be sorted, ids unique.
+def _outcome(
+    crule: CompiledEngagementRule, matched: int, counted: int, factors: float, last: Occurrence | None
+) -> RuleOutcome:
+    """Points from the tally: the sum of decay factors times the points, then the cap, then rounding."""
+    points = crule.points * factors
+    cap = crule.rule.max_points
+    if cap is not None:
+        points = min(points, cap) if crule.points > 0 else max(points, -cap)
+    return RuleOutcome(
+        matched, counted, to_cents(crule.points * counted), to_cents(points), last[0] if last is not None else None
+    )
 
-    The same steps as ``RuleAccumulator.push``, in a loop with local variables: this is the batch hot path,
-    and the property tests hold the two to the same bits.
+
+def _tally(
+    crule: CompiledEngagementRule, occurrences: list[Occurrence], end: int, as_of_us: int
+) -> tuple[int, float, int, int]:
+    """The same steps as ``RuleAccumulator.push`` over ``occurrences[:end]``, with local variables: this is
+    the batch hot path, and the property tests hold the two to the same bits.
+
+    Returns the counted occurrences, the sum of their decay factors, and the last period's key and use.
     """
-    accumulator = RuleAccumulator(crule, as_of_us)
-    end = bisect_right(occurrences, as_of_us, key=_first)
-    if end == 0:
-        return accumulator
     period = crule.period
     per_period = crule.per_period
-    start = accumulator.start
+    start = as_of_us - crule.window_us if crule.window_us is not None else None
     decay = crule.decay
     decays = decay.kind != "none"
     key = -1
@@ -126,18 +128,31 @@ def accumulate(crule: CompiledEngagementRule, occurrences: list[Occurrence], as_
             continue
         counted += 1
         factors += decay_factor(decay, as_of_us - occurred_us) if decays else 1.0
-    accumulator.count = end
-    accumulator.counted = counted
-    accumulator.factors = factors
-    accumulator.last = occurrences[end - 1]
-    accumulator.period_key = key
-    accumulator.period_used = used
+    return counted, factors, key, used
+
+
+def accumulate(crule: CompiledEngagementRule, occurrences: list[Occurrence], as_of_us: int) -> RuleAccumulator:
+    """An accumulator holding the occurrences at or before ``as_of`` (sorted, ids unique), to push more."""
+    accumulator = RuleAccumulator(crule, as_of_us)
+    end = bisect_right(occurrences, as_of_us, key=_first)
+    if end:
+        counted, factors, key, used = _tally(crule, occurrences, end, as_of_us)
+        accumulator.count = end
+        accumulator.counted = counted
+        accumulator.factors = factors
+        accumulator.last = occurrences[end - 1]
+        accumulator.period_key = key
+        accumulator.period_used = used
     return accumulator
 
 
 def evaluate(crule: CompiledEngagementRule, occurrences: list[Occurrence], as_of_us: int) -> RuleOutcome:
-    """Points of one rule at ``as_of``."""
-    return accumulate(crule, occurrences, as_of_us).outcome()
+    """Points of one rule at ``as_of``, from its sorted occurrences."""
+    end = bisect_right(occurrences, as_of_us, key=_first)
+    if not end:
+        return _outcome(crule, 0, 0, 0.0, None)
+    counted, factors, _, _ = _tally(crule, occurrences, end, as_of_us)
+    return _outcome(crule, end, counted, factors, occurrences[end - 1])
 
 
 def _first(occurrence: Occurrence) -> int:

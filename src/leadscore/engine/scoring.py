@@ -106,7 +106,7 @@ def rule_result(crule: CompiledEngagementRule, outcome: RuleOutcome) -> RuleResu
         "engagement",
         cents_to_decimal(outcome.cents),
         cents_to_decimal(outcome.raw_cents),
-        outcome.count,
+        outcome.matched,
         outcome.counted,
     )
     return outcome, contribution
