@@ -86,6 +86,8 @@ def _compile_test(test: FieldTest, get: Accessor, lists: Mapping[str, frozenset[
         return lambda s: not is_missing(get(s))
     if op == "is_missing":
         return lambda s: is_missing(get(s))
+    if op in ("contains", "starts_with", "ends_with") and not test.case_sensitive:
+        return _text_test(op, str(getattr(test, op)).casefold(), get)
     check = _value_check(test, lists)
 
     def predicate(subject: Any) -> bool:
@@ -95,6 +97,37 @@ def _compile_test(test: FieldTest, get: Accessor, lists: Mapping[str, frozenset[
         return check(value)
 
     return predicate
+
+
+def _text_test(op: str, needle: str, get: Accessor) -> Predicate:
+    """The case-insensitive text tests in one closure each: they run on most events, so no inner calls."""
+    nan = math.isnan
+
+    def contains(subject: Any) -> bool:
+        value = get(subject)
+        if value.__class__ is str:
+            return value != "" and needle in value.casefold()
+        if value is None or (isinstance(value, float) and nan(value)):
+            return False
+        return needle in str(value).casefold()
+
+    def starts_with(subject: Any) -> bool:
+        value = get(subject)
+        if value.__class__ is str:
+            return value != "" and value.casefold().startswith(needle)
+        if value is None or (isinstance(value, float) and nan(value)):
+            return False
+        return str(value).casefold().startswith(needle)
+
+    def ends_with(subject: Any) -> bool:
+        value = get(subject)
+        if value.__class__ is str:
+            return value != "" and value.casefold().endswith(needle)
+        if value is None or (isinstance(value, float) and nan(value)):
+            return False
+        return str(value).casefold().endswith(needle)
+
+    return {"contains": contains, "starts_with": starts_with, "ends_with": ends_with}[op]
 
 
 def _options_check(options: list[Any], case_sensitive: bool) -> Callable[[Any], bool]:
