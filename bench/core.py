@@ -279,8 +279,12 @@ def main() -> None:
             speed = one["events"] / one.get("seconds", one["wall"])
             print(f"{args.events:>10,} events  {name:<10} {speed:>10,.0f} events/s  peak {one['peak_mib']:.0f} MiB")
         return
-    results = {name: run_child(name, work, size) for name in PHASES}
-    rate = {name: r["events"] / r.get("seconds", r["wall"]) for name, r in results.items()}
+    results: dict[str, dict[str, float]] = {}
+    for name in PHASES:
+        results[name] = run_child(name, work, size)
+        print(f"{name}: {json.dumps(results[name])}", flush=True)
+        (work / "results.json").write_text(json.dumps(results, indent=2))
+    rate = {name: r["events"] / r["seconds"] for name, r in results.items() if r.get("seconds")}
     print(f"leadscore core benchmark: {args.leads:,} leads, {args.events:,} events (python {sys.version.split()[0]})")
     print(f"{'phase':<34}{'events/s':>12}{'baseline/s':>13}{'ratio':>8}{'peak MiB':>10}")
     rows = [
