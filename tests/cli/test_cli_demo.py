@@ -26,16 +26,21 @@ def test_demo_with_the_sample_generator(tmp_path: Path) -> None:
     assert "\nwhy lead-" in out
     assert out.splitlines()[-1].startswith("demo ready in ")
     assert f"leadscore -p {folder} top --tier warm" in out
-    assert sorted(p.name for p in folder.iterdir()) == ["leadscore.db", "leadscore.yaml", "models"]
+    assert sorted(p.name for p in folder.iterdir()) == [".leadscore-demo", "leadscore.db", "leadscore.yaml", "models"]
 
     rows = export_csv(folder)
     assert len(rows) == 50
     assert first in {r["email"] for r in rows}
     assert len({r["b2b_saas_total"] for r in rows}) > 10  # real, varied scores
 
-    # Again in the same folder: refused, the first demo is kept.
-    assert user_error("demo", "--dir", folder, "--leads", "50") == (
-        f"{folder} already holds a demo database: remove it or pass --dir NEW_FOLDER"
+    # Again in the same folder: the demo is built again from scratch, to the same scores.
+    ok("demo", "--dir", folder, "--leads", "50", "--seed", "3")
+    assert export_csv(folder) == rows
+    # A project that is not a demo's is never overwritten.
+    ok("init", tmp_path / "mine")
+    ok("-p", tmp_path / "mine", "rescore")
+    assert user_error("demo", "--dir", tmp_path / "mine") == (
+        f"{tmp_path / 'mine'} holds a database that is not a demo's: pass --dir NEW_FOLDER"
     )
     # The same seed gives the same scores; another seed other scores.
     ok("demo", "--dir", tmp_path / "again", "--leads", "50", "--seed", "3")

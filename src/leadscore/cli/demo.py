@@ -18,6 +18,7 @@ from leadscore.service.scorer import Scorer
 from leadscore.store.protocol import Store
 from leadscore.store.url import open_store
 
+DEMO_MARKER = ".leadscore-demo"
 SAMPLE_START = datetime(2026, 1, 1, tzinfo=UTC)
 SAMPLE_END = datetime(2026, 7, 1, tzinfo=UTC)
 
@@ -51,8 +52,14 @@ def demo(
 ) -> None:
     """Simulate a B2B SaaS CRM, score it with the example model, and show the hot leads and why."""
     started = time.perf_counter()
+    marker = directory / DEMO_MARKER
     if (directory / "leadscore.db").exists():
-        raise ValueError(f"{directory} already holds a demo database: remove it or pass --dir NEW_FOLDER")
+        if not marker.exists():
+            raise ValueError(f"{directory} holds a database that is not a demo's: pass --dir NEW_FOLDER")
+        for name in ("leadscore.db", "leadscore.db-wal", "leadscore.db-shm"):
+            (directory / name).unlink(missing_ok=True)  # our own demo: run it again from scratch
+    directory.mkdir(parents=True, exist_ok=True)
+    marker.write_text("made by leadscore demo: running the demo again here replaces leadscore.db\n")
     write_project(directory, models=("leadforge_procurement", "b2b_saas") if leadforge else ("b2b_saas",))
     project = load_project(directory)
     store = open_store(project.database, base=project.root)
