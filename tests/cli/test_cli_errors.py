@@ -161,7 +161,7 @@ def test_paths_a_user_cannot_write(tmp_path: Path, project: Path) -> None:
     a_file = tmp_path / "a-file"
     a_file.write_text("", encoding="utf-8")
     assert user_error("init", a_file) == f"{a_file / 'models'}: Not a directory"
-    assert user_error("demo", "--dir", a_file, "--leads", "50") == f"{a_file / 'models'}: Not a directory"
+    assert user_error("demo", "--dir", a_file, "--leads", "50") == f"{a_file}: Not a directory"
     assert user_error("-p", project, "export", "-o", tmp_path / "no" / "such" / "dir.csv") == (
         f"{tmp_path / 'no' / 'such' / 'dir.csv'}: No such file or directory"
     )

@@ -58,6 +58,8 @@ def demo(
             raise ValueError(f"{directory} holds a database that is not a demo's: pass --dir NEW_FOLDER")
         for name in ("leadscore.db", "leadscore.db-wal", "leadscore.db-shm"):
             (directory / name).unlink(missing_ok=True)  # our own demo: run it again from scratch
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"{directory}: Not a directory")
     directory.mkdir(parents=True, exist_ok=True)
     marker.write_text("made by leadscore demo: running the demo again here replaces leadscore.db\n")
     write_project(directory, models=("leadforge_procurement", "b2b_saas") if leadforge else ("b2b_saas",))

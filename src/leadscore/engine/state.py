@@ -24,13 +24,24 @@ from leadscore.engine.types import Event, Lead, Score, to_micros
 class LeadState:
     """One lead under one model; ``score(as_of)`` equals a full recompute over the folded events."""
 
-    __slots__ = ("_accumulators", "_as_of_us", "_fit", "_results", "compiled", "lead", "occurrences", "seen")
+    __slots__ = (
+        "_accumulators",
+        "_as_of_us",
+        "_fit",
+        "_results",
+        "compiled",
+        "lead",
+        "occurrence_count",
+        "occurrences",
+        "seen",
+    )
 
     def __init__(self, compiled: CompiledModel, lead: Lead) -> None:
         self.compiled = compiled
         self.lead = lead
         self.occurrences: list[list[Occurrence]] = [[] for _ in compiled.engagement]
         self.seen: set[str] = set()
+        self.occurrence_count = 0
         self._fit: LeadPart | None = None
         self._as_of_us: int | None = None
         self._accumulators: list[RuleAccumulator | None] = [None] * len(compiled.engagement)
@@ -45,6 +56,7 @@ class LeadState:
             return False
         self.seen.add(event.id)
         occurrence = (to_micros(event.occurred_at), event.id)
+        self.occurrence_count += len(indexes)
         for index in indexes:
             insort(self.occurrences[index], occurrence)
             accumulator = self._accumulators[index]
@@ -82,7 +94,3 @@ class LeadState:
         if self._fit is None:
             self._fit = fit_part(compiled, self.lead)
         return assemble(compiled, self.lead, self.occurrences, as_of_us, as_of, fit=self._fit, results=results)
-
-    @property
-    def occurrence_count(self) -> int:
-        return sum(len(rows) for rows in self.occurrences)

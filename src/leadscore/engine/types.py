@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US_PER_DAY = 86_400_000_000
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def to_micros(moment: datetime) -> int:
     """Exact integer microseconds since the epoch; naive datetimes are refused, not guessed."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"expected a timezone-aware datetime, got naive {moment.isoformat()}")
-    delta = moment - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    try:
+        return (moment - EPOCH) // _MICROSECOND  # an aware minus a naive datetime is a TypeError
+    except TypeError:
+        raise ValueError(f"expected a timezone-aware datetime, got naive {moment.isoformat()}") from None
 
 
 def from_micros(micros: int) -> datetime:

@@ -104,7 +104,7 @@ def _ingest_events(
             seqs = [seq for seq, _ in resolved]
             fresh = store.insert_events(list(zip(seqs, records, strict=True)), now_us)
             new_events: dict[int, list[Event]] = {}
-            causes: dict[int, str] = {}
+            causes: dict[int, list[str]] = {}
             for (seq, lead_id), record, is_new in zip(resolved, records, fresh, strict=True):
                 if not is_new:
                     report.duplicates += 1
@@ -112,8 +112,8 @@ def _ingest_events(
                 report.loaded += 1
                 event = Event(record.id, lead_id, record.type, record.occurred_at, record.properties)
                 new_events.setdefault(seq, []).append(event)
-                causes[seq] = f"event:{record.id}" if seq not in causes else _more(causes[seq], record.id)
-            report.count(scorer.apply(new_events, [], as_of, causes, now_us))
+                causes.setdefault(seq, []).append(record.id)
+            report.count(scorer.apply(new_events, [], as_of, {s: _cause(ids) for s, ids in causes.items()}, now_us))
         if progress is not None:
             progress(len(batch))
     return _finish(store, scorer, report, as_of, started, now_us)
@@ -150,17 +150,12 @@ def ingest_leads(
     return _finish(store, scorer, report, as_of, now_us, now_us)
 
 
-def _more(cause: str, event_id: str) -> str:
-    """``events:a,b,c (+N)``: the first events of a batch that changed one lead, and how many more."""
-    _, _, listed = cause.partition(":")
-    more = 0
-    if listed.endswith(")"):
-        listed, _, extra = listed.rpartition(" (+")
-        more = int(extra[:-1])
-    ids = listed.split(",")
-    if len(ids) < 3:
-        return f"events:{','.join([*ids, event_id])}"
-    return f"events:{','.join(ids)} (+{more + 1})"
+def _cause(event_ids: list[str]) -> str:
+    """``event:a``, or ``events:a,b,c (+N)``: the events of a batch that changed one lead."""
+    if len(event_ids) == 1:
+        return f"event:{event_ids[0]}"
+    more = f" (+{len(event_ids) - 3})" if len(event_ids) > 3 else ""
+    return f"events:{','.join(event_ids[:3])}{more}"
 
 
 def _finish(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from functools import lru_cache
+from typing import Any
 
 import orjson
 
@@ -23,24 +23,18 @@ def score_cents(score: Score) -> tuple[int, int, int]:
     return cents(score.fit), cents(score.engagement), cents(score.total)
 
 
-@lru_cache(maxsize=65_536)
-def _fragment(contribution: Contribution) -> str:
-    # Most contributions repeat from one write to the next (a rule's outcome rarely changes), so the
-    # encoded text is cached by value: contributions are frozen dataclasses.
+def contributions_json(contributions: Iterable[Contribution]) -> str:
+    """``[[rule, kind, points, raw_points, count, counted], ...]``, points as exact decimal text."""
     return orjson.dumps(
-        {
-            "rule": contribution.rule,
-            "kind": contribution.kind,
-            "points": str(contribution.points),
-            "raw_points": str(contribution.raw_points),
-            "count": contribution.count,
-            "counted": contribution.counted,
-        }
+        [[c.rule, c.kind, str(c.points), str(c.raw_points), c.count, c.counted] for c in contributions]
     ).decode()
 
 
-def contributions_json(contributions: Iterable[Contribution]) -> str:
-    return "[" + ",".join(_fragment(c) for c in contributions) + "]"
+def contributions_from_json(text: str) -> list[dict[str, Any]]:
+    return [
+        {"rule": r, "kind": k, "points": p, "raw_points": raw, "count": n, "counted": counted}
+        for r, k, p, raw, n, counted in orjson.loads(text)
+    ]
 
 
 def encode_score(seq: int, score: Score) -> ScoreRow:

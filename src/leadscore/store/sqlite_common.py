@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from leadscore.engine.types import Account, Lead, from_micros
+from leadscore.store.codec import contributions_from_json
 from leadscore.store.protocol import StoredScore
 
 _CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
@@ -27,6 +28,9 @@ def connect(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=10000")
+    # A 64 MiB page cache keeps the events' indexes in memory while millions of rows go in.
+    db.execute("PRAGMA cache_size=-65536")
+    db.execute("PRAGMA temp_store=MEMORY")
     return db
 
 
@@ -61,5 +65,5 @@ def lead_from_row(row: Sequence[Any], accounts: dict[str, Account]) -> Lead:
 def stored_score(row: Sequence[Any]) -> StoredScore:
     """A row of the score columns in ``StoredScore`` order, the contributions still JSON text."""
     values = list(row)
-    values[14] = orjson.loads(values[14])
+    values[14] = contributions_from_json(values[14])
     return StoredScore(*values)
