@@ -49,19 +49,23 @@ def occurrences_of(compiled: CompiledModel, events: Iterable[Event]) -> list[lis
 
 
 def occurrences_from_rows(
-    compiled: CompiledModel, rows: Iterable[tuple[str, str, int, Mapping[str, Any] | str]]
+    compiled: CompiledModel, rows: Iterable[tuple[str, str, int, Mapping[str, Any] | str]], *, unique: bool = False
 ) -> list[list[Occurrence]]:
     """Like ``occurrences_of`` for stored rows ``(event id, type, occurred_at µs, properties)``.
 
     Properties may be JSON text; it is decoded only when a rule of that event type tests a property,
     which is what makes batch rescoring fast. The result is the same as ``occurrences_of``.
+
+    With ``unique``, the rows are known to hold each event once (a store's rows), so ids are not
+    checked and may be left empty: which of two occurrences at the same moment comes first changes no
+    score, since every step reads only occurrence times.
     """
     per_rule: list[list[Occurrence]] = [[] for _ in compiled.engagement]
     seen: set[str] = set()
     by_type = compiled.rules_by_type
     for event_id, kind, occurred_us, props in rows:
         rules = by_type.get(kind)
-        if not rules or event_id in seen:
+        if not rules or (not unique and event_id in seen):
             continue
         decoded: Mapping[str, Any] | None = None
         for crule in rules:
@@ -71,7 +75,8 @@ def occurrences_from_rows(
                 if not crule.matches(decoded):
                     continue
             per_rule[crule.index].append((occurred_us, event_id))
-            seen.add(event_id)
+            if not unique:
+                seen.add(event_id)
     for rule_rows in per_rule:
         rule_rows.sort()
     return per_rule

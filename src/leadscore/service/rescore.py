@@ -54,11 +54,12 @@ def score_range(store: Store, compiled: Sequence[CompiledModel], seqs: tuple[int
     as_of_us = to_micros(as_of)
     rows: dict[str, list[ScoreRow]] = {c.key: [] for c in compiled}
     leads = events = 0
-    for seq, lead, event_rows in store.scan(seqs=seqs):
+    needed = frozenset().union(*(c.typed_with_properties for c in compiled))
+    for seq, lead, event_rows in store.scan(seqs=seqs, ids=False, properties_for=needed):
         leads += 1
         events += len(event_rows)
         for model in compiled:
-            occurrences = occurrences_from_rows(model, event_rows)
+            occurrences = occurrences_from_rows(model, event_rows, unique=True)
             rows[model.key].append(encode_score(seq, assemble(model, lead, occurrences, as_of_us, as_of)))
     return leads, events, rows
 

@@ -54,13 +54,28 @@ class ScoreReads(Connected):
         return out
 
     def scan(
-        self, batch_size: int = 5000, seqs: tuple[int, int] | None = None
+        self,
+        batch_size: int = 5000,
+        seqs: tuple[int, int] | None = None,
+        *,
+        ids: bool = True,
+        properties_for: frozenset[str] | None = None,
     ) -> Iterator[tuple[int, Lead, list[EventRow]]]:
         """Every lead (or those with ``seqs[0] <= seq < seqs[1]``) with its events, in lead order.
 
         Two cursors walk leads and events in the same order and are merged, so memory holds one lead's
         events at a time, whatever the size of the store. It reads a snapshot on its own connection.
+        Without ``ids`` event ids come back empty; with ``properties_for``, only events of those types
+        carry their properties (the others ``{}``): both spare a rescore reading what it does not use.
         """
+        id_column = "id" if ids else "''"
+        if properties_for is None:
+            props_column, types = "properties", []
+        elif properties_for:
+            types = sorted(properties_for)
+            props_column = f"CASE WHEN type IN ({marks(len(types))}) THEN properties ELSE '{{}}' END"
+        else:
+            props_column, types = "'{}'", []
         low, high = seqs if seqs is not None else (0, 1 << 62)
         reader = connect(self.path)
         try:
@@ -74,9 +89,9 @@ class ScoreReads(Connected):
             events = reader.cursor()
             events.arraysize = batch_size
             events.execute(
-                "SELECT lead_seq, id, type, occurred_at, properties FROM events WHERE lead_seq >= ? AND lead_seq < ? "
-                "ORDER BY lead_seq, occurred_at",
-                (low, high),
+                f"SELECT lead_seq, {id_column}, type, occurred_at, {props_column} FROM events "
+                "WHERE lead_seq >= ? AND lead_seq < ? ORDER BY lead_seq, occurred_at",
+                (*types, low, high),
             )
             chunk = events.fetchmany()
             at = 0
