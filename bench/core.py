@@ -1,13 +1,17 @@
-"""Core benchmark: ingest into SQLite with scoring on ingest, full rescore, and the in-memory incremental fold.
+"""Core benchmark: loading into SQLite, scoring on ingest, full rescore, and the in-memory incremental fold.
 
-Each phase runs in its own process so that its peak memory (ru_maxrss) is its own. Each is reported as
-events/s and as a ratio against a baseline measured in the same run on the same data:
+It generates 100,000 leads and 2,000,000 events with leadscore's sample generator (seeded, so every run
+scores the same data), then runs each phase in its own process, so that its peak memory (ru_maxrss) is
+its own. Each rate is reported next to a baseline measured in the same run, on the same data:
 
-- ingest (read JSONL, store, score on ingest)   vs  the raw SQLite insert of the same rows;
-- full rescore with the reference engine        vs  scanning the same rows out of SQLite;
-- incremental fold, state + score per event     vs  a running sum per lead (the least incremental scorer).
+- ingest into SQLite, no model (read JSONL, resolve leads, store once by id)  vs  a bare SQLite insert;
+- incremental scoring with SQLite persistence (events from the generator)     vs  a bare SQLite insert;
+- ingest of the file with scoring on ingest (what ``leadscore ingest`` does)   vs  a bare SQLite insert;
+- full rescore with the reference engine, 1 and 2 processes                    vs  scanning the same rows;
+- incremental fold + score per event, in memory                              vs  a running sum per lead.
 
     python bench/core.py --leads 100000 --events 2000000
+    python bench/core.py --leads 100000 --events 500000 --memory-only   # peak memory at another size
 """
 
 from __future__ import annotations
