@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, fiel
 
 from leadscore.ingest.errors import MappingError
 from leadscore.ingest.values import FieldType
-from leadscore.model.loader import ModelError, ModelIssue, parse_yaml, validate_document
+from leadscore.model.loader import ModelError, ModelIssue, parse_yaml, read_document, validate_document
 
 DEFAULT_MISSING_VALUES: tuple[str, ...] = ("", "NULL", "null", "N/A")
 #: Lead attributes that have their own key in a mapping, not an entry in ``fields``.
@@ -152,9 +152,9 @@ def load_mapping(path: str | Path) -> ColumnMapping:
     """Loads one mapping file; raises ``MappingError`` listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MappingError([ModelIssue(str(path), 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
+        text = read_document(path)
+    except ModelError as exc:
+        raise MappingError(exc.issues) from None
     return loads_mapping(text, str(path))
 
 

@@ -128,11 +128,15 @@ def loads_model(text: str, file: str = "<model>") -> ScoringModel:
     return model
 
 
+def read_document(path: Path) -> str:
+    """A YAML file's text; a file that cannot be read is a ``ModelError`` naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelError([_located(str(path), 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
+
+
 def load_model(path: str | Path) -> ScoringModel:
     """Loads and validates one model file; raises ``ModelError`` listing every problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ModelError([_located(str(path), 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
-    return loads_model(text, str(path))
+    return loads_model(read_document(path), str(path))

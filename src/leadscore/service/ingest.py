@@ -62,6 +62,7 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+@_fewer_collections()
 def ingest_events(
     store: Store,
     scorer: Scorer,
@@ -78,20 +79,6 @@ def ingest_events(
     One batch is one transaction, and a lead touched several times in a batch is scored and written once:
     larger batches write less history and go faster, at the cost of memory for the batch.
     """
-    with _fewer_collections():
-        return _ingest_events(store, scorer, rows, as_of, now, source, batch_size, progress)
-
-
-def _ingest_events(
-    store: Store,
-    scorer: Scorer,
-    rows: Iterable[EventRecord | Reject],
-    as_of: datetime,
-    now: datetime,
-    source: str,
-    batch_size: int,
-    progress: Progress | None,
-) -> IngestReport:
     report = IngestReport("events", source, scored=bool(scorer.models))
     now_us = to_micros(now)
     started = now_us
