@@ -29,14 +29,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX leads_account ON leads(account_id);
         CREATE INDEX leads_email ON leads(email);
         CREATE TABLE events (
-            id TEXT PRIMARY KEY,
             lead_seq INTEGER NOT NULL REFERENCES leads(seq),
-            type TEXT NOT NULL,
             occurred_at INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            type TEXT NOT NULL,
             properties TEXT NOT NULL DEFAULT '{}',
-            received_at INTEGER NOT NULL
-        );
-        CREATE INDEX events_lead ON events(lead_seq, occurred_at);
+            received_at INTEGER NOT NULL,
+            PRIMARY KEY (lead_seq, occurred_at, id)
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX events_id ON events(id);
         CREATE TABLE models (
             key TEXT PRIMARY KEY,
             name TEXT NOT NULL,

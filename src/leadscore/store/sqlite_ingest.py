@@ -162,7 +162,9 @@ class IngestWrites(Connected):
                         now_us,
                     )
                 )
-        self.db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?)", rows)
+        self.db.executemany(
+            "INSERT INTO events(id, lead_seq, type, occurred_at, properties, received_at) VALUES (?,?,?,?,?,?)", rows
+        )
         return fresh
 
     def record_run(self, summary: RunSummary, rejects: Sequence[Reject]) -> int:
