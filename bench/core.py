@@ -102,7 +102,7 @@ def phase_ingest_raw(work: Path) -> dict[str, float]:
     return {"events": float(report.loaded), "seconds": seconds}
 
 
-def phase_incremental(work: Path, leads: int, events: int) -> dict[str, float]:
+def phase_incremental(work: Path, leads: int, events: int, state_cache: int = 2_000_000) -> dict[str, float]:
     """Scoring on ingest with SQLite persistence, fed records (from the generator, not a file): store each
     event once, fold it into its lead's state, and persist the new score, its history and stage changes."""
     from leadscore.sample import sample_events, sample_leads
@@ -113,7 +113,7 @@ def phase_incremental(work: Path, leads: int, events: int) -> dict[str, float]:
 
     project = load_project(_project(work, "incremental"))
     store = open_store(project.database, base=project.root)
-    scorer = Scorer(store, project.models)
+    scorer = Scorer(store, project.models, capacity=state_cache)
     ingest_leads(store, scorer, sample_leads(leads, seed=1, start=START, end=END), as_of=END, now=END, source="s")
     stream = sample_events(leads, events, seed=2, start=START, end=END)
     started = time.perf_counter()
@@ -263,6 +263,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--phase", choices=sorted(PHASES), default=None)
+    parser.add_argument("--state-cache", type=int, default=2_000_000, help="Scorer capacity for the incremental phase")
     parser.add_argument(
         "--memory-only", action="store_true", help="only generate, ingest and rescore: for peak memory at this size"
     )
@@ -271,8 +272,12 @@ def main() -> None:
     if args.phase:
         work.mkdir(parents=True, exist_ok=True)
         phase = PHASES[args.phase]
-        sized = args.phase in ("generate", "incremental")
-        result = phase(work, args.leads, args.events) if sized else phase(work)
+        if args.phase == "incremental":
+            result = phase(work, args.leads, args.events, args.state_cache)
+        elif args.phase == "generate":
+            result = phase(work, args.leads, args.events)
+        else:
+            result = phase(work)
         print(json.dumps(result))
         return
     work.mkdir(parents=True, exist_ok=True)
