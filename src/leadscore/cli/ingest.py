@@ -91,6 +91,9 @@ def events(
     as_of: AsOf = None,
     rejects: Rejects = None,
     state_cache: Cache = 2_000_000,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Events per transaction; a lead gets one history row per batch (50,000).")
+    ] = 50_000,
 ) -> None:
     """Store events once each (by event id) and rescore the leads they touch."""
     moment = parse_moment(as_of)
@@ -98,7 +101,14 @@ def events(
     with opened(ctx) as (project, store), progress_bar(f"events from {file.name}") as advance:
         scorer = Scorer(store, project.models, capacity=state_cache)
         report = ingest_events(
-            store, scorer, read_events(file), as_of=moment, now=parse_moment(None), source=str(file), progress=advance
+            store,
+            scorer,
+            read_events(file),
+            as_of=moment,
+            now=parse_moment(None),
+            source=str(file),
+            progress=advance,
+            batch_size=batch_size,
         )
     finish(report, file, rejects)
 

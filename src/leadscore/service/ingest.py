@@ -71,7 +71,7 @@ def ingest_events(
     as_of: datetime,
     now: datetime,
     source: str,
-    batch_size: int = 10_000,
+    batch_size: int = 50_000,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Stores new events (by id; a re-sent id is a duplicate) and rescores the leads they touch at ``as_of``.
