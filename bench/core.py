@@ -102,7 +102,9 @@ def phase_ingest_raw(work: Path) -> dict[str, float]:
     return {"events": float(report.loaded), "seconds": seconds}
 
 
-def phase_incremental(work: Path, leads: int, events: int, state_cache: int = 2_000_000) -> dict[str, float]:
+def phase_incremental(
+    work: Path, leads: int, events: int, state_cache: int = 2_000_000, batch_size: int = 50_000
+) -> dict[str, float]:
     """Scoring on ingest with SQLite persistence, fed records (from the generator, not a file): store each
     event once, fold it into its lead's state, and persist the new score, its history and stage changes."""
     from leadscore.sample import sample_events, sample_leads
@@ -117,7 +119,7 @@ def phase_incremental(work: Path, leads: int, events: int, state_cache: int = 2_
     ingest_leads(store, scorer, sample_leads(leads, seed=1, start=START, end=END), as_of=END, now=END, source="s")
     stream = sample_events(leads, events, seed=2, start=START, end=END)
     started = time.perf_counter()
-    report = ingest_events(store, scorer, stream, as_of=END, now=END, source="generator")
+    report = ingest_events(store, scorer, stream, as_of=END, now=END, source="generator", batch_size=batch_size)
     seconds = time.perf_counter() - started
     store.close()
     return {"events": float(report.loaded), "seconds": seconds, "score_changes": float(report.score_changes)}
@@ -264,6 +266,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--phase", choices=sorted(PHASES), default=None)
     parser.add_argument("--state-cache", type=int, default=2_000_000, help="Scorer capacity for the incremental phase")
+    parser.add_argument("--batch-size", type=int, default=50_000, help="events per batch for the incremental phase")
     parser.add_argument(
         "--memory-only", action="store_true", help="only generate, ingest and rescore: for peak memory at this size"
     )
@@ -273,7 +276,7 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         phase = PHASES[args.phase]
         if args.phase == "incremental":
-            result = phase(work, args.leads, args.events, args.state_cache)
+            result = phase(work, args.leads, args.events, args.state_cache, args.batch_size)
         elif args.phase == "generate":
             result = phase(work, args.leads, args.events)
         else:
