@@ -85,7 +85,6 @@ class CompiledModel:
         self.rules_by_type = by_type
         #: Event types some rule tests properties of; other events are scored from their type and time alone.
         self.typed_with_properties = frozenset(c.rule.event for c in self.engagement if c.matches is not None)
-        self.positive = tuple(c.index for c in self.engagement if c.points > 0)
         self.positive_flags = tuple(c.points > 0 for c in self.engagement)
         limits = model.limits
         self.fit_bounds = _bounds(limits.fit)

@@ -35,12 +35,6 @@ class Scorer:
         # Accounts whose leads changed; rolled up once per ingest run rather than once per batch.
         self.pending_accounts: set[str] = set()
 
-    def forget(self, seqs: Sequence[int]) -> None:
-        for key, cache in self.states.items():
-            for seq in seqs:
-                cache.pop(seq, None)
-                self.held -= self.sizes[key].pop(seq, 0)
-
     def apply(
         self,
         new_events: dict[int, list[Event]],
@@ -56,7 +50,10 @@ class Scorer:
         updated = self.store.load_leads(lead_updates) if lead_updates else {}
         changed = stage_changes = 0
         cold = sorted({seq for key, cache in self.states.items() for seq in touched if seq not in cache})
-        leads = self.store.load_leads(cold) if cold else {}
+        leads = dict(updated)  # leads just upserted are loaded once, above
+        missing = [seq for seq in cold if seq not in leads]
+        if missing:
+            leads.update(self.store.load_leads(missing))
         history = self.store.load_events(cold) if cold else {}
         for loaded in self.models:
             key = loaded.model.key

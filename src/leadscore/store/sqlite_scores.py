@@ -263,6 +263,3 @@ class ScoreReads(Connected):
             )
             for row in cursor:
                 yield stored_score(row)
-
-    def model_keys(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT model FROM scores ORDER BY model")]
