@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadscore.engine import Event, Lead, LeadState, Score, compile_model, score
-from leadscore.engine.scoring import assemble, occurrences_from_rows, occurrences_of
+from leadscore.engine.scoring import assemble, assemble_cents, occurrences_from_rows, occurrences_of
 from leadscore.engine.types import US_PER_DAY, to_micros
 from leadscore.model import (
     Decay,
@@ -35,6 +35,7 @@ from leadscore.model import (
     NoDecay,
     ScoringModel,
 )
+from leadscore.store.codec import encode_cents, encode_score
 
 PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -399,3 +400,17 @@ def test_a_decaying_negative_rule_raises_the_score_as_time_passes() -> None:
     assert score(model, lead, stream, T0 + timedelta(days=3)).engagement == Decimal(-1)
     windowed = model.model_copy(update={"decay": NoDecay(kind="none"), "window_days": 2})
     assert score(windowed, lead, stream, T0 + timedelta(days=3)).engagement == Decimal(0)
+
+
+@PROPERTIES
+@given(model=models(), lead=leads, stream=streams())
+def test_the_batch_encoding_is_the_reference_score_encoded(model: ScoringModel, lead: Lead, stream: Stream) -> None:
+    # Rescoring and scoring on ingest write a score straight from hundredths, never making a Score;
+    # what they write must be, field for field, the reference engine's Score encoded from its Decimals.
+    compiled = compile_model(model)
+    rows = [(e.id, e.type, to_micros(e.occurred_at), json.dumps(dict(e.properties))) for e in stream.arrival]
+    occurrences = occurrences_from_rows(compiled, rows)
+    for as_of in stream.as_ofs:
+        as_of_us = to_micros(as_of)
+        batch = encode_cents(compiled.key, 7, as_of_us, assemble_cents(compiled, lead, occurrences, as_of_us))
+        assert batch == encode_score(7, score(compiled, lead, stream.distinct, as_of))

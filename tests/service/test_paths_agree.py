@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadscore.engine.scoring import score
+from leadscore.engine.types import Contribution
 from leadscore.ingest.records import EventRecord, LeadRecord
 from leadscore.service.ingest import ingest_events, ingest_leads
 from leadscore.service.project import Project, load_project, write_project
 from leadscore.service.rescore import rescore
 from leadscore.service.scorer import Scorer
+from leadscore.store.codec import contributions_json, encode_score
 from leadscore.store.protocol import Store
 from leadscore.store.url import open_store
 
@@ -61,10 +63,23 @@ def _records(drawn: list[tuple[int, str, int, int]]) -> list[EventRecord]:
     return out
 
 
-def _snapshot(store: Store, project: Project) -> dict[tuple[str, str], tuple[int, str, str, str]]:
+def _snapshot(store: Store, project: Project) -> dict[tuple[str, str], tuple[object, ...]]:
+    """Every stored field of each current score, as the row ``encode_score`` writes (less seq and as_of)."""
     keys = [m.model.key for m in project.models]
     return {
-        (s.model, s.lead_id): (s.total_cents, s.tier, s.stage, repr(s.contributions)) for s in store.iter_scores(keys)
+        (s.model, s.lead_id): (
+            s.fit_cents,
+            s.engagement_cents,
+            s.total_cents,
+            s.tier,
+            s.grade,
+            s.level,
+            s.stage,
+            s.stage_reason,
+            contributions_json(Contribution(**c) for c in s.contributions),
+            s.last_engagement_at,
+        )
+        for s in store.iter_scores(keys)
     }
 
 
@@ -88,9 +103,9 @@ def test_scoring_on_ingest_and_rescoring_equal_the_reference(
             compiled = project.models[0].compiled
             stored = store.load_events([1, 2, 3])
             for seq, lead in store.load_leads([1, 2, 3]).items():
-                reference = score(compiled, lead, stored[seq], AS_OF)
-                assert on_ingest[(compiled.key, lead.id)][:3] == (int(reference.total * 100), reference.tier,
-                                                                  reference.stage)  # fmt: skip
+                # The reference engine's Score, encoded from its Decimals, is what each path stored.
+                reference = encode_score(seq, score(compiled, lead, stored[seq], AS_OF))
+                assert on_ingest[(compiled.key, lead.id)] == (*reference[3:11], reference[11], reference[12])
 
             report = rescore(store, project.models, as_of=AS_OF, now=AS_OF)
             assert report.changed == 0

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, lru_cache
 from importlib.resources import files
+from typing import Any
+
+import orjson
 
 from leadscore.engine.predicates import Accessor, Predicate, compile_condition, mapping_access
-from leadscore.engine.types import US_PER_DAY, Contribution
+from leadscore.engine.types import US_PER_DAY, Contribution, ContributionKind
 from leadscore.model.bands import Bands
 from leadscore.model.conditions import Condition, iter_field_tests
 from leadscore.model.describe import describe
 from leadscore.model.rules import Decay, EngagementRule, ExponentialDecay, FitRule, LinearDecay
 from leadscore.model.scoring_model import Limit, ScoringModel
+
+MATCH_MEMO_SIZE = 65_536
 
 
 @cache
@@ -27,10 +32,15 @@ def free_mail_domains() -> frozenset[str]:
 def lead_access(name: str) -> Accessor:
     """Reads a lead's field, or its account's field as ``account.<field>``."""
     if name.startswith("account."):
-        inner = mapping_access(name[8:])
+        key = name[8:]
+        if "." not in key:
+            return lambda lead: lead.account.fields.get(key) if lead.account is not None else None
+        inner = mapping_access(key)
         return lambda lead: inner(lead.account.fields) if lead.account is not None else None
     if name == "id":
         return lambda lead: lead.id
+    if "." not in name:
+        return lambda lead: lead.fields.get(name)  # one call, not two: fit rules run on every lead
     inner_field = mapping_access(name)
     return lambda lead: inner_field(lead.fields)
 
@@ -52,6 +62,7 @@ class CompiledFitRule:
     matches: Predicate
     cents: int
     contribution: Contribution
+    line: tuple[str, ContributionKind, int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,7 @@ class CompiledEngagementRule:
     """An engagement rule with its effective decay and window (the rule's own, else the model's)."""
 
     index: int
+    name: str
     rule: EngagementRule
     matches: Predicate | None
     points: float
@@ -66,6 +78,9 @@ class CompiledEngagementRule:
     window_us: int | None
     period: str | None
     per_period: int
+    decay_kind: str
+    half_us: float  # exponential decay's half-life in µs (0.0 for other kinds)
+    factor: Callable[[int], float]  # the share left after an age in µs
 
 
 class CompiledModel:
@@ -85,6 +100,15 @@ class CompiledModel:
         self.rules_by_type = by_type
         #: Event types some rule tests properties of; other events are scored from their type and time alone.
         self.typed_with_properties = frozenset(c.rule.event for c in self.engagement if c.matches is not None)
+        #: The rules an event of a type matches whatever its properties, for types no rule tests properties of.
+        self.indexes_by_type = {
+            kind: tuple(c.index for c in rules)
+            for kind, rules in by_type.items()
+            if kind not in self.typed_with_properties
+        }
+        #: Rules matched per (type, properties JSON): stored events repeat the same few property sets
+        #: (a pricing page view, a demo form), so a batch tests each set once. Bounded; see ``match_text``.
+        self.match_memo: dict[tuple[str, str], tuple[int, ...]] = {}
         self.positive_flags = tuple(c.points > 0 for c in self.engagement)
         limits = model.limits
         self.fit_bounds = _bounds(limits.fit)
@@ -114,7 +138,8 @@ class CompiledModel:
         cents = to_cents(rule.points)
         value = cents_to_decimal(cents)
         contribution = Contribution(rule.name, "fit", value, value, 1, 1)
-        return CompiledFitRule(rule, compile_condition(rule.when, lead_access, self.lists), cents, contribution)
+        line: tuple[str, ContributionKind, int, int, int, int] = (rule.name, "fit", cents, cents, 1, 1)
+        return CompiledFitRule(rule, compile_condition(rule.when, lead_access, self.lists), cents, contribution, line)
 
     def _engagement_rule(self, index: int, rule: EngagementRule) -> CompiledEngagementRule:
         model = self.model
@@ -126,16 +151,36 @@ class CompiledModel:
             period, per_period = rule.limit.per, rule.limit.count
         else:
             period, per_period = None, 0
+        decay = rule.decay if rule.decay is not None else model.decay
         return CompiledEngagementRule(
             index=index,
+            name=rule.name,
             rule=rule,
             matches=where,
             points=float(rule.points),
-            decay=rule.decay if rule.decay is not None else model.decay,
+            decay=decay,
             window_us=round(window * US_PER_DAY) if window is not None else None,
             period=period,
             per_period=per_period,
+            decay_kind=decay.kind,
+            half_us=decay.half_life_days * US_PER_DAY if isinstance(decay, ExponentialDecay) else 0.0,
+            factor=decay_function(decay),
         )
+
+    def match_properties(self, kind: str, properties: Mapping[str, Any]) -> tuple[int, ...]:
+        """Indexes of the engagement rules an event of this type with these properties matches."""
+        return tuple(c.index for c in self.rules_by_type.get(kind, ()) if c.matches is None or c.matches(properties))
+
+    def match_text(self, kind: str, properties: str) -> tuple[int, ...]:
+        """``match_properties`` for properties as JSON text, remembered: predicates are pure functions of it."""
+        key = (kind, properties)
+        indexes = self.match_memo.get(key)
+        if indexes is None:
+            indexes = self.match_properties(kind, orjson.loads(properties))
+            if len(self.match_memo) >= MATCH_MEMO_SIZE:
+                self.match_memo.clear()
+            self.match_memo[key] = indexes
+        return indexes
 
     def stage_predicate(self, condition: Condition) -> Predicate:
         return compile_condition(condition, stage_access, self.lists)
@@ -148,14 +193,19 @@ def _bounds(limit: Limit) -> tuple[int | None, int | None]:
     )
 
 
-def decay_factor(decay: Decay, age_us: int) -> float:
-    """The share of an occurrence's points left after ``age_us``; never above 1, never rising with age."""
+def decay_function(decay: Decay) -> Callable[[int], float]:
+    """The share of an occurrence's points left after an age in µs; never above 1, never rising with age.
+
+    ``engagement._tally`` writes the exponential case out inline; the two must stay the same expression.
+    """
     if isinstance(decay, ExponentialDecay):
-        return float(0.5 ** (age_us / (decay.half_life_days * US_PER_DAY)))
+        half_us = decay.half_life_days * US_PER_DAY
+        return lambda age_us: 0.5 ** (age_us / half_us)
     if isinstance(decay, LinearDecay):
-        steps = age_us // round(decay.every_days * US_PER_DAY)
-        return max(0.0, 1.0 - decay.percent / 100.0 * steps)
-    return 1.0
+        step_us = round(decay.every_days * US_PER_DAY)
+        share = decay.percent / 100.0
+        return lambda age_us: max(0.0, 1.0 - share * (age_us // step_us))
+    return lambda age_us: 1.0
 
 
 def to_cents(points: float) -> int:

@@ -1,6 +1,7 @@
 """Engagement points for one rule at ``as_of``, from that rule's occurrences.
 
-An occurrence is ``(occurred_at_us, event_id)``. A rule's points are a left-to-right fold of its sorted
+An occurrence is the time of a matching event in integer microseconds: every step reads only times, so two
+events at the same moment are interchangeable. A rule's points are a left-to-right fold of its sorted
 occurrences through ``RuleAccumulator``. Full recompute, batch rescore and the incremental fold all run
 that same fold, which is why they agree to the last bit; the incremental path only gets to skip the
 prefix it has already folded. The order of operations is documented in docs/scoring.md.
@@ -12,10 +13,10 @@ from bisect import bisect_right
 from datetime import timedelta
 from typing import NamedTuple
 
-from leadscore.engine.compiled import CompiledEngagementRule, decay_factor, to_cents
+from leadscore.engine.compiled import CompiledEngagementRule, to_cents
 from leadscore.engine.types import EPOCH, US_PER_DAY
 
-Occurrence = tuple[int, str]
+Occurrence = int
 
 
 class RuleOutcome(NamedTuple):
@@ -61,11 +62,10 @@ class RuleAccumulator:
         self.period_key = -1
         self.period_used = 0
 
-    def push(self, occurrence: Occurrence) -> None:
-        """Adds the next occurrence; it must sort after every one pushed before and be at or before as_of."""
-        occurred_us = occurrence[0]
+    def push(self, occurred_us: Occurrence) -> None:
+        """Adds the next occurrence; it must not sort before any pushed before and be at or before as_of."""
         self.count += 1
-        self.last = occurrence
+        self.last = occurred_us
         crule = self.crule
         if crule.period is not None:
             key = _period_key(crule.period, occurred_us)
@@ -78,8 +78,7 @@ class RuleAccumulator:
         if self.start is not None and occurred_us <= self.start:
             return
         self.counted += 1
-        decay = crule.decay
-        self.factors += 1.0 if decay.kind == "none" else decay_factor(decay, self.as_of_us - occurred_us)
+        self.factors += crule.factor(self.as_of_us - occurred_us)
 
     def outcome(self) -> RuleOutcome:
         return _outcome(self.crule, self.count, self.counted, self.factors, self.last)
@@ -93,29 +92,40 @@ def _outcome(
     cap = crule.rule.max_points
     if cap is not None:
         points = min(points, cap) if crule.points > 0 else max(points, -cap)
-    return RuleOutcome(
-        matched, counted, to_cents(crule.points * counted), to_cents(points), last[0] if last is not None else None
-    )
+    return RuleOutcome(matched, counted, to_cents(crule.points * counted), to_cents(points), last)
 
 
 def _tally(
     crule: CompiledEngagementRule, occurrences: list[Occurrence], end: int, as_of_us: int
 ) -> tuple[int, float, int, int]:
-    """The same steps as ``RuleAccumulator.push`` over ``occurrences[:end]``, with local variables: this is
-    the batch hot path, and the property tests hold the two to the same bits.
+    """The same steps as ``RuleAccumulator.push`` over ``occurrences[:end]``, with local variables and the
+    decay written out: this is the batch hot path, and the property tests hold the two to the same bits.
 
     Returns the counted occurrences, the sum of their decay factors, and the last period's key and use.
     """
     period = crule.period
-    per_period = crule.per_period
     start = as_of_us - crule.window_us if crule.window_us is not None else None
-    decay = crule.decay
-    decays = decay.kind != "none"
+    if period is None and start is None:
+        # No limit and no window, the usual rule: every occurrence counts, only its decay is computed.
+        kind = crule.decay_kind
+        factors = 0.0
+        if kind == "exponential":
+            half_us = crule.half_us
+            for index in range(end):
+                factors += 0.5 ** ((as_of_us - occurrences[index]) / half_us)
+        elif kind == "linear":
+            for index in range(end):
+                factors += crule.factor(as_of_us - occurrences[index])
+        else:
+            factors = float(end)
+        return end, factors, -1, 0
+    per_period = crule.per_period
+    factor = crule.factor
     key = -1
     used = counted = 0
     factors = 0.0
     for index in range(end):
-        occurred_us = occurrences[index][0]
+        occurred_us = occurrences[index]
         if period is not None:
             this = _period_key(period, occurred_us)
             if this != key:
@@ -127,14 +137,14 @@ def _tally(
         if start is not None and occurred_us <= start:
             continue
         counted += 1
-        factors += decay_factor(decay, as_of_us - occurred_us) if decays else 1.0
+        factors += factor(as_of_us - occurred_us)
     return counted, factors, key, used
 
 
 def accumulate(crule: CompiledEngagementRule, occurrences: list[Occurrence], as_of_us: int) -> RuleAccumulator:
     """An accumulator holding the occurrences at or before ``as_of`` (sorted, ids unique), to push more."""
     accumulator = RuleAccumulator(crule, as_of_us)
-    end = bisect_right(occurrences, as_of_us, key=_first)
+    end = bisect_right(occurrences, as_of_us)
     if end:
         counted, factors, key, used = _tally(crule, occurrences, end, as_of_us)
         accumulator.count = end
@@ -148,12 +158,8 @@ def accumulate(crule: CompiledEngagementRule, occurrences: list[Occurrence], as_
 
 def evaluate(crule: CompiledEngagementRule, occurrences: list[Occurrence], as_of_us: int) -> RuleOutcome:
     """Points of one rule at ``as_of``, from its sorted occurrences."""
-    end = bisect_right(occurrences, as_of_us, key=_first)
+    end = bisect_right(occurrences, as_of_us)
     if not end:
         return _outcome(crule, 0, 0, 0.0, None)
     counted, factors, _, _ = _tally(crule, occurrences, end, as_of_us)
     return _outcome(crule, end, counted, factors, occurrences[end - 1])
-
-
-def _first(occurrence: Occurrence) -> int:
-    return occurrence[0]

@@ -20,6 +20,7 @@ Accessor = Callable[[Any], Any]
 Access = Callable[[str], Accessor]
 Predicate = Callable[[Any], bool]
 
+VALUE_MEMO_SIZE = 4096
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 
@@ -89,10 +90,21 @@ def _compile_test(test: FieldTest, get: Accessor, lists: Mapping[str, frozenset[
     if op in ("contains", "starts_with", "ends_with") and not test.case_sensitive:
         return _text_test(op, str(getattr(test, op)).casefold(), get)
     check = _value_check(test, lists)
+    # Text values repeat from lead to lead (titles, industries, countries, form names), and a check is a
+    # pure function of its value, so the answer per text is remembered; the memo is bounded.
+    memo: dict[str, bool] = {}
 
     def predicate(subject: Any) -> bool:
         value = get(subject)
-        if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        if value.__class__ is str:
+            known = memo.get(value)
+            if known is None:
+                known = value != "" and check(value)
+                if len(memo) >= VALUE_MEMO_SIZE:
+                    memo.clear()
+                memo[value] = known
+            return known
+        if value is None or (isinstance(value, float) and math.isnan(value)):
             return False
         return check(value)
 

@@ -6,11 +6,18 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import orjson
-
-from leadscore.engine.compiled import CompiledEngagementRule, CompiledModel, cents_to_decimal, to_cents
+from leadscore.engine.compiled import CompiledModel, cents_to_decimal, to_cents
 from leadscore.engine.engagement import Occurrence, RuleOutcome, evaluate
-from leadscore.engine.types import US_PER_DAY, Contribution, Event, Lead, Score, from_micros, to_micros
+from leadscore.engine.types import (
+    US_PER_DAY,
+    Contribution,
+    ContributionKind,
+    Event,
+    Lead,
+    Score,
+    from_micros,
+    to_micros,
+)
 from leadscore.model.scoring_model import ScoringModel
 
 
@@ -18,13 +25,12 @@ def compile_model(model: ScoringModel | CompiledModel) -> CompiledModel:
     return model if isinstance(model, CompiledModel) else CompiledModel(model)
 
 
-def match_event(compiled: CompiledModel, event: Event) -> list[int]:
+def match_event(compiled: CompiledModel, event: Event) -> tuple[int, ...]:
     """Indexes of the engagement rules an event matches."""
-    rules = compiled.rules_by_type.get(event.type)
-    if not rules:
-        return []
-    props = event.properties
-    return [c.index for c in rules if c.matches is None or c.matches(props)]
+    indexes = compiled.indexes_by_type.get(event.type)
+    if indexes is not None:
+        return indexes
+    return compiled.match_properties(event.type, event.properties)
 
 
 def occurrences_of(compiled: CompiledModel, events: Iterable[Event]) -> list[list[Occurrence]]:
@@ -40,9 +46,9 @@ def occurrences_of(compiled: CompiledModel, events: Iterable[Event]) -> list[lis
         indexes = match_event(compiled, event)
         if indexes:
             seen.add(event.id)
-            occurrence = (to_micros(event.occurred_at), event.id)
+            occurred_us = to_micros(event.occurred_at)
             for index in indexes:
-                per_rule[index].append(occurrence)
+                per_rule[index].append(occurred_us)
     for rows in per_rule:
         rows.sort()
     return per_rule
@@ -54,29 +60,33 @@ def occurrences_from_rows(
     """Like ``occurrences_of`` for stored rows ``(event id, type, occurred_at µs, properties)``.
 
     Properties may be JSON text; it is decoded only when a rule of that event type tests a property,
-    which is what makes batch rescoring fast. The result is the same as ``occurrences_of``.
+    and the rules it matches are remembered per text, which is what makes batch rescoring fast. The
+    result is the same as ``occurrences_of``.
 
     With ``unique``, the rows are known to hold each event once (a store's rows), so ids are not
-    checked and may be left empty: which of two occurrences at the same moment comes first changes no
-    score, since every step reads only occurrence times.
+    checked and may be left empty.
     """
     per_rule: list[list[Occurrence]] = [[] for _ in compiled.engagement]
     seen: set[str] = set()
-    by_type = compiled.rules_by_type
+    static = compiled.indexes_by_type
+    typed = compiled.rules_by_type
     for event_id, kind, occurred_us, props in rows:
-        rules = by_type.get(kind)
-        if not rules or (not unique and event_id in seen):
-            continue
-        decoded: Mapping[str, Any] | None = None
-        for crule in rules:
-            if crule.matches is not None:
-                if decoded is None:
-                    decoded = orjson.loads(props) if isinstance(props, str) else props
-                if not crule.matches(decoded):
-                    continue
-            per_rule[crule.index].append((occurred_us, event_id))
-            if not unique:
-                seen.add(event_id)
+        indexes = static.get(kind)
+        if indexes is None:
+            if kind not in typed:
+                continue
+            if isinstance(props, str):
+                indexes = compiled.match_text(kind, props)
+            else:
+                indexes = compiled.match_properties(kind, props)
+            if not indexes:
+                continue
+        if not unique:
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+        for index in indexes:
+            per_rule[index].append(occurred_us)
     for rule_rows in per_rule:
         rule_rows.sort()
     return per_rule
@@ -97,49 +107,53 @@ def _clamp(cents: int, bounds: tuple[int | None, int | None]) -> int:
     return cents
 
 
-def _limit_contribution(name: str, before: int, after: int) -> Contribution:
-    delta = cents_to_decimal(after - before)
-    return Contribution(rule=name, kind="limit", points=delta, raw_points=delta)
+#: A contribution in integer hundredths: ``(rule, kind, points, raw points, count, counted)``.
+Line = tuple[str, ContributionKind, int, int, int, int]
 
 
-RuleResult = tuple[RuleOutcome, Contribution]
-
-
-def rule_result(crule: CompiledEngagementRule, outcome: RuleOutcome) -> RuleResult:
-    contribution = Contribution(
-        crule.rule.name,
-        "engagement",
-        cents_to_decimal(outcome.cents),
-        cents_to_decimal(outcome.raw_cents),
-        outcome.matched,
-        outcome.counted,
-    )
-    return outcome, contribution
+def _limit_line(name: str, before: int, after: int) -> Line:
+    return (name, "limit", after - before, after - before, 0, 0)
 
 
 class LeadPart(NamedTuple):
-    """What depends on the lead alone: fit cents after the fit limit, their contributions, and whether a
+    """What depends on the lead alone: fit cents after the fit limit, their lines, and whether a
     disqualify condition on lead fields holds (None when it also reads scores, so each score decides)."""
 
     fit_cents: int
-    contributions: list[Contribution]
+    lines: list[Line]
     disqualified: bool | None
 
 
 def fit_part(compiled: CompiledModel, lead: Lead) -> LeadPart:
-    contributions: list[Contribution] = []
+    lines: list[Line] = []
     fit_cents = 0
     for frule in compiled.fit:
         if frule.matches(lead):
             fit_cents += frule.cents
-            contributions.append(frule.contribution)
+            lines.append(frule.line)
     clamped = _clamp(fit_cents, compiled.fit_bounds)
     if clamped != fit_cents:
-        contributions.append(_limit_contribution("limits.fit", fit_cents, clamped))
+        lines.append(_limit_line("limits.fit", fit_cents, clamped))
     disqualified = None
     if compiled.disqualify is not None and compiled.disqualify_on_lead:
         disqualified = compiled.disqualify({"lead": lead})
-    return LeadPart(clamped, contributions, disqualified)
+    return LeadPart(clamped, lines, disqualified)
+
+
+class ScoreCents(NamedTuple):
+    """A score in integer hundredths, as every path computes it. A ``Score`` (exact Decimals) is made from
+    it only where one is read; batch paths encode it for the store directly."""
+
+    fit: int
+    engagement: int
+    total: int
+    tier: str
+    grade: str
+    level: str
+    stage: str
+    stage_reason: str
+    lines: list[Line]
+    last_us: int | None
 
 
 def assemble(
@@ -150,32 +164,67 @@ def assemble(
     as_of: datetime | None = None,
     *,
     fit: LeadPart | None = None,
-    results: list[RuleResult | None] | None = None,
+    results: list[RuleOutcome | None] | None = None,
 ) -> Score:
+    """The score from per-rule occurrences, as exact Decimals with its contributions."""
+    cents = assemble_cents(compiled, lead, occurrences, as_of_us, fit=fit, results=results)
+    return to_score(compiled.key, lead.id, as_of if as_of is not None else from_micros(as_of_us), cents)
+
+
+def to_score(model: str, lead_id: str, as_of: datetime, cents: ScoreCents) -> Score:
+    return Score(
+        model=model,
+        lead_id=lead_id,
+        as_of=as_of,
+        fit=cents_to_decimal(cents.fit),
+        engagement=cents_to_decimal(cents.engagement),
+        total=cents_to_decimal(cents.total),
+        tier=cents.tier,
+        grade=cents.grade,
+        level=cents.level,
+        stage=cents.stage,
+        stage_reason=cents.stage_reason,
+        contributions=tuple(
+            Contribution(rule, kind, cents_to_decimal(points), cents_to_decimal(raw), count, counted)
+            for rule, kind, points, raw, count, counted in cents.lines
+        ),
+        last_engagement_at=from_micros(cents.last_us) if cents.last_us is not None else None,
+    )
+
+
+def assemble_cents(
+    compiled: CompiledModel,
+    lead: Lead,
+    occurrences: list[list[Occurrence]],
+    as_of_us: int,
+    *,
+    fit: LeadPart | None = None,
+    results: list[RuleOutcome | None] | None = None,
+) -> ScoreCents:
     """Builds the score from per-rule occurrences; shared by every path so that they agree exactly.
 
     ``fit`` and ``results`` let an incremental caller reuse what it computed for the same lead at the
     same ``as_of``; a rule whose result is None is evaluated here and stored back into ``results``.
     """
     model = compiled.model
-    fit_cents, fit_contributions, disqualified = fit if fit is not None else fit_part(compiled, lead)
-    contributions = list(fit_contributions)
+    fit_cents, fit_lines, disqualified = fit if fit is not None else fit_part(compiled, lead)
+    lines = list(fit_lines)
     engagement_cents = 0
     last_us: int | None = None
     positive = compiled.positive_flags
     for crule in compiled.engagement:
         index = crule.index
-        result = results[index] if results is not None else None
-        if result is None:
+        outcome = results[index] if results is not None else None
+        if outcome is None:
             rows = occurrences[index]
-            if not rows or rows[0][0] > as_of_us:
+            if not rows or rows[0] > as_of_us:
                 continue
-            result = rule_result(crule, evaluate(crule, rows, as_of_us))
+            outcome = evaluate(crule, rows, as_of_us)
             if results is not None:
-                results[index] = result
-        outcome, contribution = result
-        engagement_cents += outcome.cents
-        contributions.append(contribution)
+                results[index] = outcome
+        cents = outcome.cents
+        engagement_cents += cents
+        lines.append((crule.name, "engagement", cents, outcome.raw_cents, outcome.matched, outcome.counted))
         if positive[index] and outcome.last_us is not None and (last_us is None or outcome.last_us > last_us):
             last_us = outcome.last_us
     inactivity = model.inactivity
@@ -190,17 +239,16 @@ def assemble(
                 if inactivity.floor is not None:
                     penalty = max(penalty, to_cents(inactivity.floor))
                 engagement_cents += penalty
-                value = cents_to_decimal(penalty)
-                contributions.append(Contribution("inactivity", "inactivity", value, value, periods, periods))
+                lines.append(("inactivity", "inactivity", penalty, penalty, periods, periods))
     clamped = _clamp(engagement_cents, compiled.engagement_bounds)
     if clamped != engagement_cents:
-        contributions.append(_limit_contribution("limits.engagement", engagement_cents, clamped))
+        lines.append(_limit_line("limits.engagement", engagement_cents, clamped))
         engagement_cents = clamped
 
     total_cents = fit_cents + engagement_cents
     clamped = _clamp(total_cents, compiled.total_bounds)
     if clamped != total_cents:
-        contributions.append(_limit_contribution("limits.total", total_cents, clamped))
+        lines.append(_limit_line("limits.total", total_cents, clamped))
         total_cents = clamped
 
     tier = compiled.place_tier(total_cents)
@@ -219,21 +267,7 @@ def assemble(
         "lead": lead,
     }
     stage, reason = _stage(compiled, subject, disqualified)
-    return Score(
-        model=compiled.key,
-        lead_id=lead.id,
-        as_of=as_of if as_of is not None else from_micros(as_of_us),
-        fit=cents_to_decimal(fit_cents),
-        engagement=cents_to_decimal(engagement_cents),
-        total=cents_to_decimal(total_cents),
-        tier=tier,
-        grade=grade,
-        level=level,
-        stage=stage,
-        stage_reason=reason,
-        contributions=tuple(contributions),
-        last_engagement_at=from_micros(last_us) if last_us is not None else None,
-    )
+    return ScoreCents(fit_cents, engagement_cents, total_cents, tier, grade, level, stage, reason, lines, last_us)
 
 
 def _stage(compiled: CompiledModel, subject: dict[str, Any], disqualified: bool | None) -> tuple[str, str]:

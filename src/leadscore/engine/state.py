@@ -1,6 +1,6 @@
 """Incremental scoring: a per-lead state that folds in one event at a time, in any order.
 
-The state keeps, per engagement rule, the sorted occurrences ``(occurred_at_us, event_id)`` of the
+The state keeps, per engagement rule, the sorted occurrence times (µs) of the
 events that matched it, and nothing about events that matched no rule. That is the least a state can
 hold and still answer any ``as_of`` exactly after out-of-order events: ``once`` and frequency limits
 depend on which earlier events exist, so none can be forgotten.
@@ -16,8 +16,8 @@ from bisect import insort
 from datetime import datetime
 
 from leadscore.engine.compiled import CompiledModel
-from leadscore.engine.engagement import Occurrence, RuleAccumulator, accumulate
-from leadscore.engine.scoring import LeadPart, RuleResult, assemble, fit_part, match_event, rule_result
+from leadscore.engine.engagement import Occurrence, RuleAccumulator, RuleOutcome, accumulate
+from leadscore.engine.scoring import LeadPart, ScoreCents, assemble_cents, fit_part, match_event, to_score
 from leadscore.engine.types import Event, Lead, Score, to_micros
 
 
@@ -45,7 +45,7 @@ class LeadState:
         self._fit: LeadPart | None = None
         self._as_of_us: int | None = None
         self._accumulators: list[RuleAccumulator | None] = [None] * len(compiled.engagement)
-        self._results: list[RuleResult | None] = [None] * len(compiled.engagement)
+        self._results: list[RuleOutcome | None] = [None] * len(compiled.engagement)
 
     def fold(self, event: Event) -> bool:
         """Adds one event; returns False when it cannot change any score (seen before, or no rule matched)."""
@@ -55,15 +55,15 @@ class LeadState:
         if not indexes:
             return False
         self.seen.add(event.id)
-        occurrence = (to_micros(event.occurred_at), event.id)
+        occurrence = to_micros(event.occurred_at)
         self.occurrence_count += len(indexes)
         for index in indexes:
             insort(self.occurrences[index], occurrence)
             accumulator = self._accumulators[index]
-            if accumulator is None or occurrence[0] > accumulator.as_of_us:
+            if accumulator is None or occurrence > accumulator.as_of_us:
                 continue  # nothing cached, or the event is after the cached as_of and cannot change it
             self._results[index] = None
-            if accumulator.last is None or occurrence > accumulator.last:
+            if accumulator.last is None or occurrence >= accumulator.last:
                 accumulator.push(occurrence)
             else:
                 self._accumulators[index] = None  # out of order: refold this rule on the next read
@@ -75,7 +75,10 @@ class LeadState:
         self._fit = None
 
     def score(self, as_of: datetime) -> Score:
-        as_of_us = to_micros(as_of)
+        return to_score(self.compiled.key, self.lead.id, as_of, self.score_cents(to_micros(as_of)))
+
+    def score_cents(self, as_of_us: int) -> ScoreCents:
+        """The score in hundredths, for writers that encode it without making Decimals."""
         compiled = self.compiled
         if as_of_us != self._as_of_us:
             self._as_of_us = as_of_us
@@ -85,12 +88,12 @@ class LeadState:
         for crule in compiled.engagement:
             index = crule.index
             rows = self.occurrences[index]
-            if results[index] is not None or not rows or rows[0][0] > as_of_us:
+            if results[index] is not None or not rows or rows[0] > as_of_us:
                 continue
             accumulator = self._accumulators[index]
             if accumulator is None:
                 accumulator = self._accumulators[index] = accumulate(crule, rows, as_of_us)
-            results[index] = rule_result(crule, accumulator.outcome())
+            results[index] = accumulator.outcome()
         if self._fit is None:
             self._fit = fit_part(compiled, self.lead)
-        return assemble(compiled, self.lead, self.occurrences, as_of_us, as_of, fit=self._fit, results=results)
+        return assemble_cents(compiled, self.lead, self.occurrences, as_of_us, fit=self._fit, results=results)

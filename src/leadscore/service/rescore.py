@@ -18,11 +18,11 @@ from decimal import Decimal
 
 from leadscore.engine.account import score_account
 from leadscore.engine.compiled import CompiledModel
-from leadscore.engine.scoring import assemble, occurrences_from_rows
+from leadscore.engine.scoring import assemble_cents, occurrences_from_rows
 from leadscore.engine.types import to_micros
 from leadscore.model.loader import loads_model
 from leadscore.service.project import LoadedModel
-from leadscore.store.codec import ScoreRow, encode_score
+from leadscore.store.codec import ScoreRow, encode_cents
 from leadscore.store.protocol import Store
 
 RANGE = 5000  # leads per range: big enough to amortise a round trip, small enough to bound memory
@@ -60,7 +60,8 @@ def score_range(store: Store, compiled: Sequence[CompiledModel], seqs: tuple[int
         events += len(event_rows)
         for model in compiled:
             occurrences = occurrences_from_rows(model, event_rows, unique=True)
-            rows[model.key].append(encode_score(seq, assemble(model, lead, occurrences, as_of_us, as_of)))
+            scored = assemble_cents(model, lead, occurrences, as_of_us)
+            rows[model.key].append(encode_cents(model.key, seq, as_of_us, scored))
     return leads, events, rows
 
 

@@ -13,8 +13,9 @@ from decimal import Decimal
 
 from leadscore.engine.account import score_account
 from leadscore.engine.state import LeadState
-from leadscore.engine.types import Event, Score, to_micros
+from leadscore.engine.types import Event, to_micros
 from leadscore.service.project import LoadedModel
+from leadscore.store.codec import ScoreRow, encode_cents
 from leadscore.store.protocol import Store, WriteResult
 
 
@@ -47,6 +48,7 @@ class Scorer:
         touched = sorted(set(new_events) | set(lead_updates))
         if not touched:
             return WriteResult(0, 0)
+        as_of_us = to_micros(as_of)
         updated = self.store.load_leads(lead_updates) if lead_updates else {}
         changed = stage_changes = 0
         cold = sorted({seq for key, cache in self.states.items() for seq in touched if seq not in cache})
@@ -64,7 +66,7 @@ class Scorer:
                     for event in history.get(seq, []):
                         state.fold(event)
                     cache[seq] = state
-            items: list[tuple[int, Score, str]] = []
+            items: list[tuple[ScoreRow, str]] = []
             accounts: list[str] = []
             for seq in touched:
                 state = cache[seq]
@@ -73,7 +75,8 @@ class Scorer:
                     state.update_lead(updated[seq])
                 for event in new_events.get(seq, []):
                     state.fold(event)
-                items.append((seq, state.score(as_of), causes.get(seq, "ingest")))
+                row = encode_cents(key, seq, as_of_us, state.score_cents(as_of_us))
+                items.append((row, causes.get(seq, "ingest")))
                 if state.lead.account is not None:
                     accounts.append(state.lead.account.id)
                 size = state.occurrence_count
@@ -82,7 +85,7 @@ class Scorer:
             while self.held > self.capacity and len(cache) > len(touched):
                 evicted, _ = cache.popitem(last=False)
                 self.held -= sizes.pop(evicted, 0)
-            result = self.store.write_scores(items, now_us)
+            result = self.store.write_score_rows(items, now_us)
             changed += result.changed
             stage_changes += result.stage_changes
             self.pending_accounts.update(accounts)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
 
+from leadscore.engine.compiled import cents_to_decimal
+from leadscore.engine.scoring import Line, ScoreCents
 from leadscore.engine.types import Contribution, Score, to_micros
 
 #: A score as stored: model, lead seq, as_of, fit, engagement, total (cents), tier, grade, level, stage,
@@ -27,6 +30,19 @@ def contributions_json(contributions: Iterable[Contribution]) -> str:
     """``[[rule, kind, points, raw_points, count, counted], ...]``, points as exact decimal text."""
     return orjson.dumps(
         [[c.rule, c.kind, str(c.points), str(c.raw_points), c.count, c.counted] for c in contributions]
+    ).decode()
+
+
+@lru_cache(maxsize=16_384)
+def cents_text(cents: int) -> str:
+    """Hundredths as the exact decimal text a ``Contribution`` writes (``500`` -> ``"5.00"``)."""
+    return str(cents_to_decimal(cents))
+
+
+def lines_json(lines: Iterable[Line]) -> str:
+    """``contributions_json`` for contributions in hundredths: the same text, without making Decimals."""
+    return orjson.dumps(
+        [[rule, kind, cents_text(points), cents_text(raw), n, counted] for rule, kind, points, raw, n, counted in lines]
     ).decode()
 
 
@@ -54,4 +70,23 @@ def encode_score(seq: int, score: Score) -> ScoreRow:
         score.stage_reason,
         contributions_json(score.contributions),
         last,
+    )
+
+
+def encode_cents(model: str, seq: int, as_of_us: int, score: ScoreCents) -> ScoreRow:
+    """``encode_score`` for a score still in hundredths, as batch rescoring and scoring on ingest write it."""
+    return (
+        model,
+        seq,
+        as_of_us,
+        score.fit,
+        score.engagement,
+        score.total,
+        score.tier,
+        score.grade,
+        score.level,
+        score.stage,
+        score.stage_reason,
+        lines_json(score.lines),
+        score.last_us,
     )
