@@ -78,12 +78,19 @@ def test_bad_mapping_names_file_line_and_field(project: Path, leads_csv: Path, t
 
 @pytest.mark.parametrize(
     ("url", "scheme"),
-    [("postgresql://me@localhost/leads", "postgresql"), ("mysql://x/y", "mysql"), ("leads.db", "leads.db")],
+    [("mysql://x/y", "mysql"), ("leads.db", "leads.db")],
 )
 def test_unsupported_database_url(project: Path, url: str, scheme: str) -> None:
     assert user_error("-p", project, "--db", url, "top") == (
-        f"unsupported database URL scheme {scheme!r}: expected sqlite:///PATH"
+        f"unsupported database URL scheme {scheme!r}: expected sqlite:///PATH or postgresql://USER@HOST/DATABASE"
     )
+
+
+def test_an_unreachable_postgresql_server_is_one_line_without_the_password(project: Path) -> None:
+    # Port 9 (discard) has no PostgreSQL server on it: the connection is refused at once.
+    message = user_error("-p", project, "--db", "postgresql://me:s3cret@127.0.0.1:9/leads", "top")
+    assert message.startswith("cannot connect to postgresql://me:***@127.0.0.1:9/leads: ")
+    assert "s3cret" not in message
 
 
 def test_db_option_overrides_the_project_database(project: Path, leads_csv: Path) -> None:

@@ -11,8 +11,9 @@ from leadscore.store.url import open_store
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    write_project(tmp_path)
+def project(tmp_path: Path, store_url: str) -> Project:
+    """A project with the example model, on each backend in turn."""
+    write_project(tmp_path, database=store_url)
     return load_project(tmp_path)
 
 

@@ -7,9 +7,11 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backends import BACKENDS, fresh_url
 from leadscore.engine.scoring import score
 from leadscore.engine.types import Contribution
 from leadscore.ingest.records import EventRecord, LeadRecord
@@ -83,14 +85,15 @@ def _snapshot(store: Store, project: Project) -> dict[tuple[str, str], tuple[obj
     }
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(drawn=events, batch=st.integers(1, 25), capacity=st.sampled_from([0, 5, 2_000_000]))
 def test_scoring_on_ingest_and_rescoring_equal_the_reference(
-    drawn: list[tuple[int, str, int, int]], batch: int, capacity: int
+    backend: str, drawn: list[tuple[int, str, int, int]], batch: int, capacity: int
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, fresh_url(backend, Path(folder)) as url:
         root = Path(folder)
-        write_project(root)
+        write_project(root, database=url)
         project = load_project(root)
         store = open_store(project.database, base=root)
         try:
@@ -114,10 +117,10 @@ def test_scoring_on_ingest_and_rescoring_equal_the_reference(
             store.close()
 
 
-def test_a_parallel_rescore_writes_what_a_single_process_writes(tmp_path: Path) -> None:
+def test_a_parallel_rescore_writes_what_a_single_process_writes(tmp_path: Path, store_url: str) -> None:
     from leadscore.sample import sample_events, sample_leads
 
-    write_project(tmp_path)
+    write_project(tmp_path, database=store_url)
     project = load_project(tmp_path)
     store = open_store(project.database, base=tmp_path)
     try:

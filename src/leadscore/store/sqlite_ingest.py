@@ -7,13 +7,11 @@ from collections.abc import Sequence
 
 import orjson
 
-from leadscore.engine.compiled import free_mail_domains
 from leadscore.engine.types import to_micros
 from leadscore.ingest.records import AccountRecord, EventRecord, LeadRecord, Reject
+from leadscore.store.common import account_of, chunks
 from leadscore.store.protocol import RunSummary
-from leadscore.store.sqlite_common import Connected, chunks, email_domain, marks
-
-_COMPANY_FIELDS = ("company", "industry", "company_size", "annual_revenue")
+from leadscore.store.sqlite_common import Connected, marks
 
 
 class IngestWrites(Connected):
@@ -30,20 +28,11 @@ class IngestWrites(Connected):
         return len(rows)
 
     def _account_for(self, record: LeadRecord, now_us: int) -> str | None:
-        """The lead's account: its account id, else its company domain, else its email's domain."""
-        company = {k: record.fields.get(k) for k in _COMPANY_FIELDS}
-        company = {k: v for k, v in company.items() if v not in (None, "")}
-        if record.account_id:
-            self.db.execute(
-                "INSERT INTO accounts(id, fields, updated_at) VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET "
-                "fields=json_patch(excluded.fields, accounts.fields)",
-                (record.account_id, json.dumps(company, default=str), now_us),
-            )
-            return record.account_id
-        domain = str(record.fields.get("company_domain") or "").strip().lower() or email_domain(record.email)
-        if not domain or domain in free_mail_domains():
+        """The lead's account (see ``account_of``), created or given the company fields it lacks."""
+        found = account_of(record)
+        if found is None:
             return None
-        account_id = f"domain:{domain}"
+        account_id, domain, company = found
         self.db.execute(
             "INSERT INTO accounts(id, domain, fields, updated_at) VALUES (?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
             "fields=json_patch(excluded.fields, accounts.fields)",

@@ -10,8 +10,9 @@ import orjson
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros
 from leadscore.store.codec import ScoreRow, contributions_json, encode_score
+from leadscore.store.common import TABLES, chunks, lead_from_row, stored_score
 from leadscore.store.protocol import EventRow, StoredScore, WriteResult
-from leadscore.store.sqlite_common import Connected, chunks, connect, lead_from_row, marks, stored_score
+from leadscore.store.sqlite_common import Connected, connect, marks
 
 
 class ScoreReads(Connected):
@@ -121,7 +122,7 @@ class ScoreReads(Connected):
         return int(row[0]) if row and row[0] is not None else None
 
     def count(self, table: str) -> int:
-        if table not in {"leads", "events", "accounts", "scores", "score_history", "stage_transitions", "rejects"}:
+        if table not in TABLES:
             raise ValueError(f"unknown table {table!r}")
         return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 

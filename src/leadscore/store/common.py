@@ -1,0 +1,65 @@
+"""What every backend shares: how a row becomes a Lead or a StoredScore, and which account a lead joins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from leadscore.engine.compiled import free_mail_domains
+from leadscore.engine.types import Account, Lead, from_micros
+from leadscore.ingest.records import LeadRecord
+from leadscore.store.codec import contributions_from_json
+from leadscore.store.protocol import StoredScore
+
+#: The tables ``Store.count`` answers for.
+TABLES = frozenset({"leads", "events", "accounts", "scores", "score_history", "stage_transitions", "rejects"})
+#: Lead fields that describe the company, copied to the account the lead creates.
+COMPANY_FIELDS = ("company", "industry", "company_size", "annual_revenue")
+_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
+
+
+def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def email_domain(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return None
+    return email.rsplit("@", 1)[1].strip().lower() or None
+
+
+def account_of(record: LeadRecord) -> tuple[str, str | None, dict[str, Any]] | None:
+    """The lead's account as (id, domain, company fields): its account id, else its company domain, else
+    its email's domain; None for a free-mail address with no company behind it."""
+    company = {k: record.fields.get(k) for k in COMPANY_FIELDS}
+    company = {k: v for k, v in company.items() if v not in (None, "")}
+    if record.account_id:
+        return record.account_id, None, company
+    domain = str(record.fields.get("company_domain") or "").strip().lower() or email_domain(record.email)
+    if not domain or domain in free_mail_domains():
+        return None
+    return f"domain:{domain}", domain, company
+
+
+def lead_from_row(row: Sequence[Any], accounts: dict[str, Account]) -> Lead:
+    """(id, email, account id, created µs, fields JSON) as a Lead."""
+    lead_id, email, account_id, created_at, fields = row
+    data = orjson.loads(fields)
+    if email:
+        data["email"] = email
+    return Lead(
+        id=lead_id,
+        fields=data,
+        created_at=from_micros(created_at) if created_at is not None else None,
+        account=accounts.get(account_id) if account_id else None,
+    )
+
+
+def stored_score(row: Sequence[Any]) -> StoredScore:
+    """A row of the score columns in ``StoredScore`` order, the contributions still JSON text."""
+    values = list(row)
+    values[14] = contributions_from_json(values[14])
+    return StoredScore(*values)

@@ -1,0 +1,73 @@
+"""The PostgreSQL store, for production: the same contract as the SQLite store, on a server several
+processes can share. Bound parameters only; psycopg 3 sends them apart from the SQL text."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from leadscore.store.postgres_ingest import PostgresIngestWrites
+from leadscore.store.postgres_migrations import POSTGRES_MIGRATIONS
+from leadscore.store.postgres_scores import PostgresScoreReads
+
+#: Serialises migrations between processes that start at once (any constant the project owns).
+_MIGRATION_LOCK = 0x1EAD5C0E
+
+
+class PostgresStore(PostgresIngestWrites, PostgresScoreReads):
+    """Statements outside ``transaction()`` commit on their own (autocommit); inside, all or nothing."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.db = psycopg.connect(url, autocommit=True)
+        self._depth = 0
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        try:
+            with self.db.transaction():
+                yield
+        finally:
+            self._depth = 0
+
+    def migrate(self) -> list[str]:
+        """Applies the migrations not yet recorded; returns their names. Safe when processes race to it."""
+        applied = []
+        with self.transaction():
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
+            )
+            done = {row[0] for row in self.db.execute("SELECT name FROM migrations")}
+            for name, script in POSTGRES_MIGRATIONS:
+                if name in done:
+                    continue
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement.encode())
+                self.db.execute("INSERT INTO migrations VALUES (%s, now())", (name,))
+                applied.append(name)
+        return applied
+
+    def register_model(self, key: str, name: str, version: str, source: str, now_us: int) -> None:
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        self.db.execute(
+            "INSERT INTO models VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (key) DO UPDATE SET "
+            "source=excluded.source, sha256=excluded.sha256, loaded_at=excluded.loaded_at",
+            (key, name, version, source, digest, now_us),
+        )

@@ -1,0 +1,256 @@
+"""Reading leads and events for scoring, and writing and querying scores, in PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+import psycopg
+
+from leadscore.engine.account import AccountScore
+from leadscore.engine.types import Account, Event, Lead, Score, from_micros
+from leadscore.store.codec import ScoreRow, contributions_json, encode_score
+from leadscore.store.common import TABLES, lead_from_row, stored_score
+from leadscore.store.postgres_ingest import PostgresConnected
+from leadscore.store.protocol import EventRow, StoredScore, WriteResult
+
+_LEAD_COLUMNS = "seq, id, email, account_id, created_at, fields::text"
+
+
+class PostgresScoreReads(PostgresConnected):
+    """Reads run on the store's connection, except ``scan``, which reads one snapshot on a connection of
+    its own through server-side cursors."""
+
+    def load_accounts(self, ids: Sequence[str]) -> dict[str, Account]:
+        rows = self.db.execute("SELECT id, fields::text FROM accounts WHERE id = ANY(%s)", (list(ids),))
+        return {account_id: Account(account_id, orjson.loads(fields)) for account_id, fields in rows}
+
+    def all_account_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM accounts ORDER BY id")]
+
+    def load_leads(self, seqs: Sequence[int]) -> dict[int, Lead]:
+        rows = self.db.execute(f"SELECT {_LEAD_COLUMNS} FROM leads WHERE seq = ANY(%s)", (list(seqs),)).fetchall()
+        accounts = self.load_accounts(sorted({r[3] for r in rows if r[3]}))
+        return {int(r[0]): lead_from_row(r[1:], accounts) for r in rows}
+
+    def load_events(self, seqs: Sequence[int]) -> dict[int, list[Event]]:
+        out: dict[int, list[Event]] = {seq: [] for seq in seqs}
+        ids = {seq: lead.id for seq, lead in self.load_leads(seqs).items()}
+        for seq, event_id, kind, at, props in self.db.execute(
+            "SELECT lead_seq, id, type, occurred_at, properties::text FROM events WHERE lead_seq = ANY(%s) "
+            "ORDER BY lead_seq, occurred_at, id",
+            (list(seqs),),
+        ):
+            out[seq].append(Event(event_id, ids[seq], kind, from_micros(at), orjson.loads(props)))
+        return out
+
+    def scan(
+        self,
+        batch_size: int = 5000,
+        seqs: tuple[int, int] | None = None,
+        *,
+        ids: bool = True,
+        properties_for: frozenset[str] | None = None,
+    ) -> Iterator[tuple[int, Lead, list[EventRow]]]:
+        """Every lead (or those with ``seqs[0] <= seq < seqs[1]``) with its events, in lead order; see
+        ``SQLiteStore.scan``. Memory holds a batch of rows, whatever the size of the database."""
+        id_column = "id" if ids else "''"
+        if properties_for is None:
+            props_column, params = "properties::text", []
+        else:
+            props_column = "CASE WHEN type = ANY(%s) THEN properties::text ELSE '{}' END"
+            params = [sorted(properties_for)]
+        low, high = seqs if seqs is not None else (0, 1 << 62)
+        with psycopg.connect(self.url) as reader:
+            reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            accounts = {
+                a: Account(a, orjson.loads(f)) for a, f in reader.execute("SELECT id, fields::text FROM accounts")
+            }
+            with reader.cursor(name="scan_leads") as leads, reader.cursor(name="scan_events") as events:
+                leads.itersize = batch_size
+                leads.execute(
+                    f"SELECT {_LEAD_COLUMNS} FROM leads WHERE seq >= %s AND seq < %s ORDER BY seq", (low, high)
+                )
+                events.execute(
+                    f"SELECT lead_seq, {id_column}, type, occurred_at, {props_column} FROM events "
+                    "WHERE lead_seq >= %s AND lead_seq < %s ORDER BY lead_seq, occurred_at",
+                    (*params, low, high),
+                )
+                chunk = events.fetchmany(batch_size)
+                at = 0
+                for row in leads:
+                    seq = int(row[0])
+                    rows: list[EventRow] = []
+                    while chunk:
+                        if at == len(chunk):
+                            chunk, at = events.fetchmany(batch_size), 0
+                            continue
+                        event = chunk[at]
+                        if event[0] != seq:
+                            break
+                        rows.append(event[1:])
+                        at += 1
+                    yield seq, lead_from_row(row[1:], accounts), rows
+
+    def seq_bounds(self) -> tuple[int, int]:
+        row = self.db.execute("SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM leads").fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def latest_event_us(self) -> int | None:
+        row = self.db.execute("SELECT max(occurred_at) FROM events").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def count(self, table: str) -> int:
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        row = self.db.execute(f"SELECT count(*) FROM {table}").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def write_scores(self, items: Sequence[tuple[int, Score, str]], now_us: int) -> WriteResult:
+        return self.write_score_rows([(encode_score(seq, score), cause) for seq, score, cause in items], now_us)
+
+    def write_score_rows(self, items: Sequence[tuple[ScoreRow, str]], now_us: int) -> WriteResult:
+        """Upserts current scores; appends history on a change of total, tier or stage, and stage transitions."""
+        if not items:
+            return WriteResult(0, 0)
+        model = items[0][0][0]
+        previous: dict[int, tuple[int, str, str]] = {
+            int(seq): (int(total), tier, stage)
+            for seq, total, tier, stage in self.db.execute(
+                "SELECT lead_seq, total_cents, tier, stage FROM scores WHERE model=%s AND lead_seq = ANY(%s)",
+                (model, [row[1] for row, _ in items]),
+            )
+        }
+        upserts, history, transitions = [], [], []
+        for row, cause in items:
+            model, seq, as_of, fit, engagement, total, tier, _, _, stage, reason, _, _ = row
+            upserts.append((*row, now_us))
+            before = previous.get(seq)
+            if before != (total, tier, stage):
+                history.append((model, seq, as_of, fit, engagement, total, tier, stage, cause, now_us))
+            if before is None or before[2] != stage:
+                transitions.append((model, seq, before[2] if before else None, stage, as_of, reason, cause))
+        with self.db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO scores VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                "ON CONFLICT (model, lead_seq) DO UPDATE SET as_of=excluded.as_of, fit_cents=excluded.fit_cents, "
+                "engagement_cents=excluded.engagement_cents, total_cents=excluded.total_cents, tier=excluded.tier, "
+                "grade=excluded.grade, level=excluded.level, stage=excluded.stage, "
+                "stage_reason=excluded.stage_reason, contributions=excluded.contributions, "
+                "last_engagement_at=excluded.last_engagement_at, updated_at=excluded.updated_at",
+                upserts,
+            )
+            cursor.executemany(
+                "INSERT INTO score_history(model, lead_seq, as_of, fit_cents, engagement_cents, total_cents, tier, "
+                "stage, cause, recorded_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                history,
+            )
+            cursor.executemany(
+                "INSERT INTO stage_transitions(model, lead_seq, from_stage, to_stage, at, reason, cause) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s)",
+                transitions,
+            )
+        return WriteResult(len(history), len(transitions))
+
+    def account_lead_totals(self, model: str, account_ids: Sequence[str]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {a: [] for a in account_ids}
+        for account_id, total in self.db.execute(
+            "SELECT l.account_id, s.total_cents FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+            "WHERE s.model=%s AND l.account_id = ANY(%s)",
+            (model, list(account_ids)),
+        ):
+            out[account_id].append(int(total))
+        return out
+
+    def write_account_scores(self, scores: Sequence[AccountScore], as_of_us: int) -> None:
+        with self.db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO account_scores VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (model, account_id) "
+                "DO UPDATE SET as_of=excluded.as_of, rollup_cents=excluded.rollup_cents, "
+                "fit_cents=excluded.fit_cents, total_cents=excluded.total_cents, tier=excluded.tier, "
+                "lead_count=excluded.lead_count, contributions=excluded.contributions",
+                [
+                    (
+                        s.model,
+                        s.account_id,
+                        as_of_us,
+                        int(s.rollup * 100),
+                        int(s.fit * 100),
+                        int(s.total * 100),
+                        s.tier,
+                        s.lead_count,
+                        contributions_json(s.contributions),
+                    )
+                    for s in scores
+                ],
+            )
+
+    def find_lead(self, ref: str) -> int | None:
+        row = self.db.execute(
+            "SELECT seq FROM leads WHERE id=%s OR email=%s ORDER BY (id=%s) DESC, seq LIMIT 1",
+            (ref, ref.lower(), ref),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    _SCORE_COLUMNS = (
+        "s.model, s.lead_seq, l.id, l.email, l.account_id, s.as_of, s.fit_cents, s.engagement_cents, s.total_cents, "
+        "s.tier, s.grade, s.level, s.stage, s.stage_reason, s.contributions, s.last_engagement_at"
+    )
+
+    def scores_for_lead(self, seq: int) -> list[StoredScore]:
+        rows = self.db.execute(
+            f"SELECT {self._SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+            "WHERE s.lead_seq=%s ORDER BY s.model",
+            (seq,),
+        )
+        return [stored_score(r) for r in rows]
+
+    def score_history(self, seq: int, limit: int = 50) -> list[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT model, as_of, fit_cents, engagement_cents, total_cents, tier, stage, cause, recorded_at "
+            "FROM score_history WHERE lead_seq=%s ORDER BY id DESC LIMIT %s",
+            (seq, limit),
+        )
+        names = [d.name for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def stage_transitions(self, seq: int) -> list[dict[str, Any]]:
+        cursor = self.db.execute(
+            "SELECT model, from_stage, to_stage, at, reason, cause FROM stage_transitions WHERE lead_seq=%s "
+            "ORDER BY id",
+            (seq,),
+        )
+        names = [d.name for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def top(
+        self,
+        model: str,
+        *,
+        tier: str | None = None,
+        stage: str | None = None,
+        grade: str | None = None,
+        limit: int = 20,
+    ) -> list[StoredScore]:
+        sql = f"SELECT {self._SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq WHERE s.model=%s"
+        params: list[Any] = [model]
+        for column, value in (("tier", tier), ("stage", stage), ("grade", grade)):
+            if value is not None:
+                sql += f" AND s.{column}=%s"
+                params.append(value)
+        sql += " ORDER BY s.total_cents DESC, l.id LIMIT %s"
+        params.append(limit)
+        return [stored_score(r) for r in self.db.execute(sql, params)]
+
+    def iter_scores(self, models: Sequence[str]) -> Iterator[StoredScore]:
+        for model in models:
+            rows = self.db.execute(
+                f"SELECT {self._SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+                "WHERE s.model=%s ORDER BY l.seq",
+                (model,),
+            ).fetchall()
+            for row in rows:
+                yield stored_score(row)

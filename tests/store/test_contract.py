@@ -1,0 +1,183 @@
+"""One contract, every backend: the same calls give the same results on SQLite and on PostgreSQL.
+
+PostgreSQL runs against the real server named by LEADSCORE_TEST_POSTGRES_URL, each test in a schema of
+its own; without that variable those cases skip, saying why (``.ci/run`` always sets it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+
+from leadscore.engine.account import AccountScore
+from leadscore.engine.types import Contribution
+from leadscore.ingest.records import AccountRecord, EventRecord, LeadRecord, Reject
+from leadscore.store.codec import ScoreRow
+from leadscore.store.protocol import RunSummary, Store, WriteResult
+from leadscore.store.url import open_store
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+NOW = 1_800_000_000_000_000
+
+
+def _event(event_id: str, seq: int, hours: int, kind: str = "page_view", **props: object) -> tuple[int, EventRecord]:
+    return seq, EventRecord(event_id, kind, T0 + timedelta(hours=hours), properties=props)
+
+
+def _row(seq: int, total: int, tier: str = "cold", stage: str = "lead", model: str = "m") -> ScoreRow:
+    return (model, seq, NOW, total, 0, total, tier, "A", "1", stage, f"{stage}: reason", "[]", None)
+
+
+def test_migrations_are_recorded_and_run_once(store_url: str) -> None:
+    first = open_store(store_url)
+    first.close()
+    again = open_store(store_url)
+    try:
+        assert again.migrate() == []
+        assert again.count("leads") == 0
+    finally:
+        again.close()
+
+
+def test_leads_upsert_by_id_then_email_and_merge_fields(store: Store) -> None:
+    seqs, created, updated = store.upsert_leads(
+        [LeadRecord("L1", "ann@acme.io", {"title": "VP Sales"}), LeadRecord("L2", "bob@gmail.com", {})], NOW
+    )
+    assert (created, updated) == (2, 0)
+    again, created, updated = store.upsert_leads([LeadRecord("L1", None, {"country": "US"})], NOW)
+    assert (again, created, updated) == ([seqs[0]], 0, 1)
+    lead = store.load_leads([seqs[0]])[seqs[0]]
+    assert lead.fields == {"title": "VP Sales", "country": "US", "email": "ann@acme.io"}
+    assert lead.account is not None and lead.account.id == "domain:acme.io"
+    assert store.load_leads([seqs[1]])[seqs[1]].account is None  # a free-mail address makes no account
+
+
+def test_a_lead_an_event_created_takes_the_crm_id(store: Store) -> None:
+    [(seq, lead_id)] = store.resolve_leads([(None, "new@acme.io")], NOW)
+    assert lead_id == "new@acme.io"
+    seqs, created, updated = store.upsert_leads([LeadRecord("CRM-7", "new@acme.io", {"title": "CTO"})], NOW)
+    assert (seqs, created, updated) == ([seq], 0, 1)
+    assert store.find_lead("CRM-7") == seq
+    assert store.find_lead("NEW@acme.io") == seq
+    assert store.find_lead("nobody") is None
+
+
+def test_two_crm_leads_sharing_an_email_stay_two(store: Store) -> None:
+    seqs, created, _ = store.upsert_leads(
+        [LeadRecord("A", "shared@acme.io", {}), LeadRecord("B", "shared@acme.io", {})], NOW
+    )
+    assert created == 2 and seqs[0] != seqs[1]
+    assert store.resolve_leads([(None, "shared@acme.io")], NOW) == [(seqs[0], "A")]
+
+
+def test_resolving_creates_each_unknown_lead_once(store: Store) -> None:
+    resolved = store.resolve_leads([("X", None), ("X", None), (None, "y@acme.io"), (None, "y@acme.io")], NOW)
+    assert resolved[0] == resolved[1] and resolved[2] == resolved[3]
+    assert store.count("leads") == 2
+
+
+def test_accounts_upsert_and_merge(store: Store) -> None:
+    store.upsert_accounts([AccountRecord("ACC", {"industry": "software"}, domain="acme.io")], NOW)
+    store.upsert_accounts([AccountRecord("ACC", {"company_size": 40})], NOW)
+    assert store.load_accounts(["ACC"])["ACC"].fields == {"industry": "software", "company_size": 40}
+    # A lead naming the account fills only what the account lacks.
+    store.upsert_leads([LeadRecord("L", "l@acme.io", {"industry": "retail", "company": "Acme"}, account_id="ACC")], NOW)
+    assert store.load_accounts(["ACC"])["ACC"].fields == {"industry": "software", "company_size": 40, "company": "Acme"}
+    assert store.all_account_ids() == ["ACC"]
+
+
+def test_events_are_stored_once_by_id(store: Store) -> None:
+    [(seq, _)] = store.resolve_leads([("L", None)], NOW)
+    first = store.insert_events([_event("e1", seq, 1), _event("e2", seq, 2), _event("e1", seq, 3)], NOW)
+    assert first == [True, True, False]
+    assert store.insert_events([_event("e2", seq, 9), _event("e3", seq, 0, "form_submit", form="demo")], NOW) == [
+        False,
+        True,
+    ]
+    events = store.load_events([seq])[seq]
+    assert [(e.id, e.occurred_at) for e in events] == [
+        ("e3", T0),
+        ("e1", T0 + timedelta(hours=1)),
+        ("e2", T0 + timedelta(hours=2)),
+    ]
+    assert events[0].properties == {"form": "demo"}
+    assert store.count("events") == 3
+    assert store.latest_event_us() is not None
+
+
+def test_scan_streams_leads_in_order_with_their_events(store: Store) -> None:
+    resolved = store.resolve_leads([("A", None), ("B", None), ("C", None)], NOW)
+    a, b, c = (seq for seq, _ in resolved)
+    store.insert_events([_event("a2", a, 2), _event("a1", a, 1, "form_submit", form="demo"), _event("c1", c, 5)], NOW)
+    scanned = list(store.scan(batch_size=1))
+    assert [(seq, lead.id, [r[0] for r in rows]) for seq, lead, rows in scanned] == [
+        (a, "A", ["a1", "a2"]),
+        (b, "B", []),
+        (c, "C", ["c1"]),
+    ]
+    lean = list(store.scan(seqs=(a, b), ids=False, properties_for=frozenset({"page_view"})))
+    assert [rows for _, _, rows in lean] == [[("", "form_submit", _us(1), "{}"), ("", "page_view", _us(2), "{}")]]
+    assert store.seq_bounds() == (a, c)
+
+
+def _us(hours: int) -> int:
+    return int((T0 + timedelta(hours=hours)).timestamp()) * 1_000_000
+
+
+def test_scores_keep_history_and_stage_transitions(store: Store) -> None:
+    [(seq, _)] = store.resolve_leads([("L", None)], NOW)
+    assert store.write_score_rows([(_row(seq, 1000), "ingest")], NOW) == WriteResult(1, 1)
+    assert store.write_score_rows([(_row(seq, 1000), "ingest")], NOW) == WriteResult(0, 0)  # nothing changed
+    assert store.write_score_rows([(_row(seq, 8000, "hot", "sql"), "event e9")], NOW) == WriteResult(1, 1)
+    [current] = store.scores_for_lead(seq)
+    assert (current.total_cents, current.tier, current.stage, current.lead_id) == (8000, "hot", "sql", "L")
+    assert [h["total_cents"] for h in store.score_history(seq)] == [8000, 1000]
+    assert [(t["from_stage"], t["to_stage"], t["cause"]) for t in store.stage_transitions(seq)] == [
+        (None, "lead", "ingest"),
+        ("lead", "sql", "event e9"),
+    ]
+
+
+def test_top_filters_and_sorts(store: Store) -> None:
+    resolved = store.resolve_leads([("A", None), ("B", None), ("C", None)], NOW)
+    rows = [_row(resolved[0][0], 500), _row(resolved[1][0], 9000, "hot"), _row(resolved[2][0], 9000, "hot")]
+    store.write_score_rows([(row, "x") for row in rows], NOW)
+    assert [s.lead_id for s in store.top("m")] == ["B", "C", "A"]
+    assert [s.lead_id for s in store.top("m", tier="hot", limit=1)] == ["B"]
+    assert store.top("m", stage="sql") == []
+    assert [s.lead_id for s in store.iter_scores(["m"])] == ["A", "B", "C"]
+
+
+def test_account_rollups_read_lead_totals(store: Store) -> None:
+    seqs, _, _ = store.upsert_leads([LeadRecord("A", "a@acme.io", {}), LeadRecord("B", "b@acme.io", {})], NOW)
+    store.write_score_rows([(_row(seqs[0], 700), "x"), (_row(seqs[1], 300), "x")], NOW)
+    assert sorted(store.account_lead_totals("m", ["domain:acme.io"])["domain:acme.io"]) == [300, 700]
+    score = AccountScore(
+        "m", "domain:acme.io", D("10"), D("5"), D("15"), "cold", 2, (Contribution("r", "fit", D(5), D(5)),)
+    )
+    store.write_account_scores([score], NOW)
+    store.write_account_scores([score], NOW)  # an upsert, not a second row
+
+
+def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction():
+        store.resolve_leads([("L", None)], NOW)
+        with store.transaction():  # nested: joins the outer one
+            store.upsert_accounts([AccountRecord("ACC", {})], NOW)
+        raise RuntimeError("boom")
+    assert store.count("leads") == 0
+    assert store.all_account_ids() == []
+
+
+def test_runs_and_rejects_are_kept(store: Store) -> None:
+    summary = RunSummary("events", "e.csv", 3, 1, 0, 1, 1, NOW, NOW)
+    run_id = store.record_run(summary, [Reject("e.csv", 4, "not a time", "occurred_at", {"occurred_at": "soon"})])
+    assert run_id > 0
+    assert store.count("rejects") == 1
+
+
+def test_count_refuses_unknown_tables(store: Store) -> None:
+    with pytest.raises(ValueError, match="unknown table"):
+        store.count("sqlite_master")
