@@ -11,6 +11,7 @@ from rich.text import Text
 
 from leadscore.cli import export as export_cmd
 from leadscore.cli import ingest as ingest_cmd
+from leadscore.cli import serve as serve_cmd
 from leadscore.cli.context import Settings, console, opened, parse_moment, user_errors
 from leadscore.cli.demo import demo
 from leadscore.cli.render import contributions_table, history_table, rescore_summary, top_table, transitions_table
@@ -28,6 +29,8 @@ app = typer.Typer(
 app.add_typer(ingest_cmd.ingest_app, name="ingest")
 app.add_typer(ingest_cmd.import_app, name="import")
 app.command()(demo)
+app.command()(serve_cmd.serve)
+app.add_typer(serve_cmd.keys_app, name="keys")
 app.command(name="export")(export_cmd.export)
 
 

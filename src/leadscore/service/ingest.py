@@ -73,6 +73,7 @@ def ingest_events(
     source: str,
     batch_size: int = 50_000,
     progress: Progress | None = None,
+    keep_run: bool = True,
 ) -> IngestReport:
     """Stores new events (by id; a re-sent id is a duplicate) and rescores the leads they touch at ``as_of``.
 
@@ -89,6 +90,7 @@ def ingest_events(
         with store.transaction():
             resolved = store.resolve_leads([(r.lead_id, r.email) for r in records], now_us)
             seqs = [seq for seq, _ in resolved]
+            store.lock_leads(seqs)
             fresh = store.insert_events(list(zip(seqs, records, strict=True)), now_us)
             new_events: dict[int, list[Event]] = {}
             causes: dict[int, list[str]] = {}
@@ -103,7 +105,7 @@ def ingest_events(
             report.count(scorer.apply(new_events, [], as_of, {s: _cause(ids) for s, ids in causes.items()}, now_us))
         if progress is not None:
             progress(len(batch))
-    return _finish(store, scorer, report, as_of, started, now_us)
+    return _finish(store, scorer, report, as_of, started, now_us, keep_run)
 
 
 def ingest_leads(
@@ -116,6 +118,7 @@ def ingest_leads(
     source: str,
     batch_size: int = 2000,
     progress: Progress | None = None,
+    keep_run: bool = True,
 ) -> IngestReport:
     """Upserts leads (by id, else email) and accounts, then rescores the leads whose fit may have changed."""
     report = IngestReport("leads", source, scored=bool(scorer.models))
@@ -129,12 +132,13 @@ def ingest_leads(
             if accounts:
                 report.accounts += store.upsert_accounts(accounts, now_us)
             seqs, created, updated = store.upsert_leads(leads, now_us)
+            store.lock_leads(seqs)
             report.loaded += created
             report.updated += updated
             report.count(scorer.apply({}, sorted(set(seqs)), as_of, dict.fromkeys(seqs, f"lead:{source}"), now_us))
         if progress is not None:
             progress(len(batch))
-    return _finish(store, scorer, report, as_of, now_us, now_us)
+    return _finish(store, scorer, report, as_of, now_us, now_us, keep_run)
 
 
 def _cause(event_ids: list[str]) -> str:
@@ -146,9 +150,18 @@ def _cause(event_ids: list[str]) -> str:
 
 
 def _finish(
-    store: Store, scorer: Scorer, report: IngestReport, as_of: datetime, started: int, finished: int
+    store: Store,
+    scorer: Scorer,
+    report: IngestReport,
+    as_of: datetime,
+    started: int,
+    finished: int,
+    keep_run: bool,
 ) -> IngestReport:
-    """Rolls up the accounts the run touched and records the run, with its rejects, in the store."""
+    """Rolls up the accounts the run touched and records the run, with its rejects, in the store.
+
+    Without ``keep_run`` (an API request) a run is recorded only when it has rejects to keep.
+    """
     summary = RunSummary(
         report.kind,
         report.source,
@@ -162,5 +175,6 @@ def _finish(
     )
     with store.transaction():
         scorer.flush_accounts(as_of)
-        store.record_run(summary, report.rejects)
+        if keep_run or report.rejects:
+            store.record_run(summary, report.rejects)
     return report

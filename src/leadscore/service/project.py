@@ -17,11 +17,23 @@ CONFIG_NAME = "leadscore.yaml"
 DEFAULT_DATABASE = "sqlite:///leadscore.db"
 
 
+class ServerConfig(BaseModel):
+    """``leadscore serve`` settings (the ``server:`` section); environment variables override each one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    max_batch: int = Field(default=10_000, gt=0)
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int | None = Field(default=None, gt=0)
+
+
 class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     database: str = DEFAULT_DATABASE
     models: list[str] = Field(default_factory=lambda: ["models/b2b_saas.yaml"], min_length=1)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
 
 class ProjectError(ValueError):

@@ -17,6 +17,11 @@ from leadscore.store.protocol import StoredScore
 TABLES = frozenset({"leads", "events", "accounts", "scores", "score_history", "stage_transitions", "rejects"})
 #: Lead fields that describe the company, copied to the account the lead creates.
 COMPANY_FIELDS = ("company", "industry", "company_size", "annual_revenue")
+#: The columns ``stored_score`` reads, from ``scores s JOIN leads l``.
+SCORE_COLUMNS = (
+    "s.model, s.lead_seq, l.id, l.email, l.account_id, s.as_of, s.fit_cents, s.engagement_cents, s.total_cents, "
+    "s.tier, s.grade, s.level, s.stage, s.stage_reason, s.contributions, s.last_engagement_at"
+)
 _CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
 
 

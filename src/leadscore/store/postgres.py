@@ -9,16 +9,20 @@ from contextlib import contextmanager
 
 import psycopg
 
+from leadscore.store.api_keys import ApiKeyRows
 from leadscore.store.postgres_ingest import PostgresIngestWrites
 from leadscore.store.postgres_migrations import POSTGRES_MIGRATIONS
 from leadscore.store.postgres_scores import PostgresScoreReads
+from leadscore.store.score_queries import ScoreQueries
 
 #: Serialises migrations between processes that start at once (any constant the project owns).
-_MIGRATION_LOCK = 0x1EAD5C0E
+_MIGRATION_LOCK = -0x1EAD5C0E  # negative: lead locks (``lock_leads``) use the positive lead seqs
 
 
-class PostgresStore(PostgresIngestWrites, PostgresScoreReads):
+class PostgresStore(PostgresIngestWrites, PostgresScoreReads, ScoreQueries, ApiKeyRows):
     """Statements outside ``transaction()`` commit on their own (autocommit); inside, all or nothing."""
+
+    _mark = "%s"
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -123,13 +123,15 @@ class PostgresIngestWrites(PostgresConnected):
                 account_id = self._account_for(record, now_us)
                 new_id = lead_id or email
                 assert new_id is not None
-                # A lead another process created meanwhile is taken as it is.
+                # A lead another process created meanwhile is taken as it is (and not locked by this insert).
                 row = self.db.execute(
                     "INSERT INTO leads(id, email, account_id, fields, auto_created, updated_at) "
-                    "VALUES (%s,%s,%s,%s::jsonb,TRUE,%s) ON CONFLICT (id) DO UPDATE SET id=leads.id RETURNING seq",
+                    "VALUES (%s,%s,%s,%s::jsonb,TRUE,%s) ON CONFLICT (id) DO NOTHING RETURNING seq",
                     (new_id, email, account_id, json.dumps(record.fields), now_us),
                 ).fetchone()
-                assert row is not None
+                if row is None:
+                    row = self.db.execute("SELECT seq FROM leads WHERE id=%s", (new_id,)).fetchone()
+                    assert row is not None
                 found = (int(row[0]), new_id)
                 if lead_id:
                     by_id[lead_id] = found
@@ -175,6 +177,17 @@ class PostgresIngestWrites(PostgresConnected):
             )
         }
         return [record.id in inserted and first[record.id] == position for position, (_, record) in enumerate(events)]
+
+    def lock_leads(self, seqs: Sequence[int]) -> None:
+        """Holds each lead until the transaction ends, taken in seq order so that two writers never deadlock.
+
+        Scoring reads a lead's stored events after its lock: a writer that waited sees every event the
+        one before it committed, so concurrent requests give what applying them one after the other gives.
+        Advisory locks, not row locks, so that inserting events (which key-share-locks the lead row) and
+        updating a lead's fields never wait on them.
+        """
+        if seqs:
+            self.db.execute("SELECT pg_advisory_xact_lock(s) FROM unnest(%s::bigint[]) AS s", (sorted(set(seqs)),))
 
     def record_run(self, summary: RunSummary, rejects: Sequence[Reject]) -> int:
         row = self.db.execute(

@@ -11,7 +11,7 @@ import psycopg
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros
 from leadscore.store.codec import ScoreRow, contributions_json, encode_score
-from leadscore.store.common import TABLES, lead_from_row, stored_score
+from leadscore.store.common import SCORE_COLUMNS, TABLES, lead_from_row, stored_score
 from leadscore.store.postgres_ingest import PostgresConnected
 from leadscore.store.protocol import EventRow, StoredScore, WriteResult
 
@@ -195,14 +195,9 @@ class PostgresScoreReads(PostgresConnected):
         ).fetchone()
         return int(row[0]) if row else None
 
-    _SCORE_COLUMNS = (
-        "s.model, s.lead_seq, l.id, l.email, l.account_id, s.as_of, s.fit_cents, s.engagement_cents, s.total_cents, "
-        "s.tier, s.grade, s.level, s.stage, s.stage_reason, s.contributions, s.last_engagement_at"
-    )
-
     def scores_for_lead(self, seq: int) -> list[StoredScore]:
         rows = self.db.execute(
-            f"SELECT {self._SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+            f"SELECT {SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
             "WHERE s.lead_seq=%s ORDER BY s.model",
             (seq,),
         )
@@ -235,7 +230,7 @@ class PostgresScoreReads(PostgresConnected):
         grade: str | None = None,
         limit: int = 20,
     ) -> list[StoredScore]:
-        sql = f"SELECT {self._SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq WHERE s.model=%s"
+        sql = f"SELECT {SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq WHERE s.model=%s"
         params: list[Any] = [model]
         for column, value in (("tier", tier), ("stage", stage), ("grade", grade)):
             if value is not None:
@@ -248,7 +243,7 @@ class PostgresScoreReads(PostgresConnected):
     def iter_scores(self, models: Sequence[str]) -> Iterator[StoredScore]:
         for model in models:
             rows = self.db.execute(
-                f"SELECT {self._SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+                f"SELECT {SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
                 "WHERE s.model=%s ORDER BY l.seq",
                 (model,),
             ).fetchall()

@@ -156,6 +156,9 @@ class IngestWrites(Connected):
         )
         return fresh
 
+    def lock_leads(self, seqs: Sequence[int]) -> None:
+        """Nothing to do: a write transaction (``BEGIN IMMEDIATE``) already excludes every other writer."""
+
     def record_run(self, summary: RunSummary, rejects: Sequence[Reject]) -> int:
         cursor = self.db.execute(
             "INSERT INTO ingest_runs(kind, source, read, loaded, updated, duplicates, rejected, started_at, "

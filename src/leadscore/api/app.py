@@ -1,0 +1,225 @@
+"""The FastAPI application: ingest, reads, health. ``create_app`` for tests and embedding;
+``from_environment`` is the factory ``leadscore serve`` gives uvicorn (one per worker process)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
+
+from leadscore.api import errors
+from leadscore.api.auth import RateLimiter, requires
+from leadscore.api.errors import ApiError
+from leadscore.api.render import history_out, score_out, transitions_out
+from leadscore.api.schemas import EVENT_BODY, LEAD_BODY, BatchResult, LeadDetail, LeadPage, body_of
+from leadscore.engine.types import to_micros
+from leadscore.service.keys import ApiKey
+from leadscore.service.live import BatchOutcome, LiveService
+from leadscore.service.project import ServerConfig, load_project
+from leadscore.store.score_queries import ScoreFilter
+from leadscore.store.url import open_store
+
+# Module level: FastAPI resolves these (string) annotations in this module's namespace.
+IngestKey = Annotated[ApiKey, Depends(requires("ingest"))]
+ReadKey = Annotated[ApiKey, Depends(requires("read"))]
+
+
+def create_app(service: LiveService, config: ServerConfig | None = None) -> FastAPI:
+    config = config or ServerConfig()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.store.close()
+
+    app = FastAPI(title="leadscore", version="1", lifespan=lifespan)
+    app.state.service = service
+    app.state.config = config
+    app.state.limiter = RateLimiter(config.rate_limit_per_minute) if config.rate_limit_per_minute else None
+    if config.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["*"], allow_headers=["*"])
+    errors.install(app)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> dict[str, str]:
+        """The store answers: the process can take traffic."""
+        try:
+            service.run(lambda store: store.seq_bounds())
+        except Exception as exc:
+            raise ApiError(503, "not_ready", f"the store does not answer: {type(exc).__name__}") from None
+        return {"status": "ready"}
+
+    @app.post(
+        "/v1/events",
+        response_model=BatchResult,
+        tags=["ingest"],
+        openapi_extra=body_of(EVENT_BODY, config.max_batch),
+        responses={422: {"description": "no item could be used"}, 413: {"description": "body too large"}},
+    )
+    async def post_events(request: Request, key: IngestKey) -> Any:
+        """One event, or a JSON array of up to ``max_batch``. A 2xx reply means every accepted event is
+        stored and scored; a re-sent id is counted as a duplicate and changes nothing."""
+        items, single = await _items(request, config)
+        outcome = await run_in_threadpool(service.ingest_events, items, datetime.now(UTC))
+        return _reply(outcome, len(items), single)
+
+    @app.post(
+        "/v1/leads",
+        response_model=BatchResult,
+        tags=["ingest"],
+        openapi_extra=body_of(LEAD_BODY, config.max_batch),
+        responses={422: {"description": "no item could be used"}, 413: {"description": "body too large"}},
+    )
+    async def post_leads(request: Request, key: IngestKey) -> Any:
+        """Upserts one lead or a JSON array of leads, by id, else email, and rescores them."""
+        items, single = await _items(request, config)
+        outcome = await run_in_threadpool(service.upsert_leads, items, datetime.now(UTC))
+        return _reply(outcome, len(items), single)
+
+    @app.get("/v1/leads/{ref}", response_model=LeadDetail, tags=["read"])
+    def get_lead(ref: str, key: ReadKey) -> Any:
+        """A lead by id or email: its score per model with the breakdown by rule, history and stage changes."""
+
+        def load(store: Any) -> LeadDetail | None:
+            seq = store.find_lead(ref)
+            if seq is None:
+                return None
+            scores = store.scores_for_lead(seq)
+            lead_id = scores[0].lead_id if scores else ref
+            return LeadDetail(
+                id=lead_id,
+                scores=[score_out(s, contributions=True) for s in scores],
+                history=history_out(store.score_history(seq)),
+                stage_transitions=transitions_out(store.stage_transitions(seq)),
+            )
+
+        detail = service.run(load)
+        if detail is None:
+            raise ApiError(404, "not_found", f"no lead with id or email {ref!r}")
+        return detail
+
+    @app.get("/v1/leads", response_model=LeadPage, tags=["read"])
+    def list_leads(
+        key: ReadKey,
+        model: str | None = None,
+        tier: str | None = None,
+        stage: str | None = None,
+        grade: str | None = None,
+        account: str | None = None,
+        min_score: Annotated[float | None, Query(ge=-1e12, le=1e12)] = None,
+        max_score: Annotated[float | None, Query(ge=-1e12, le=1e12)] = None,
+        sort: Literal["score", "changed"] = "score",
+        cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> Any:
+        """Current scores under one model (the first by default), highest first or most recently written
+        first, a page at a time: pass ``next_cursor`` back as ``cursor`` for the next page."""
+        names = [m.model.key for m in service.models]
+        chosen = model or names[0]
+        if chosen not in names:
+            raise ApiError(
+                422, "invalid_request", f"unknown model {chosen!r}", [{"field": "model", "reason": str(names)}]
+            )
+        where = ScoreFilter(
+            chosen,
+            tier,
+            stage,
+            grade,
+            account,
+            round(min_score * 100) if min_score is not None else None,
+            round(max_score * 100) if max_score is not None else None,
+        )
+        after = _decode_cursor(cursor) if cursor else None
+        rows = service.run(lambda store: store.list_scores(where, sort=sort, after=after, limit=limit + 1))
+        more = len(rows) > limit
+        page = rows[:limit]
+        return LeadPage(
+            items=[score_out(s, contributions=False) for s, _ in page],
+            next_cursor=_encode_cursor(page[-1][1]) if more else None,
+        )
+
+    return app
+
+
+async def _items(request: Request, config: ServerConfig) -> tuple[list[Any], bool]:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
+        raise ApiError(413, "too_large", f"the body is over {config.max_body_bytes} bytes")
+    body = await request.body()
+    if len(body) > config.max_body_bytes:
+        raise ApiError(413, "too_large", f"the body is over {config.max_body_bytes} bytes")
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
+    if isinstance(parsed, dict):
+        return [parsed], True
+    if isinstance(parsed, list):
+        if len(parsed) > config.max_batch:
+            raise ApiError(413, "too_large", f"a batch holds at most {config.max_batch} items, got {len(parsed)}")
+        return parsed, False
+    raise ApiError(422, "invalid_request", "expected a JSON object or an array of objects")
+
+
+def _reply(outcome: BatchOutcome, count: int, single: bool) -> dict[str, Any]:
+    body = {
+        "accepted": outcome.accepted,
+        "duplicates": outcome.duplicates,
+        "rejected": len(outcome.errors),
+        "errors": outcome.errors,
+    }
+    if outcome.errors and (single or len(outcome.errors) == count):
+        raise ApiError(422, "invalid_items", "no item could be used", outcome.errors)
+    return body
+
+
+def _encode_cursor(key: tuple[int, int]) -> str:
+    return base64.urlsafe_b64encode(f"{key[0]}:{key[1]}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        value, seq = text.split(":")
+        return int(value), int(seq)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(400, "invalid_cursor", "the cursor is not one this API gave out") from None
+
+
+def from_environment() -> FastAPI:
+    """The app for ``leadscore serve``: the project from LEADSCORE_PROJECT, the database from
+    LEADSCORE_DATABASE (else the project's), and LEADSCORE_* overrides of the ``server:`` settings."""
+    root = Path(os.environ.get("LEADSCORE_PROJECT", "."))
+    project = load_project(root, os.environ.get("LEADSCORE_DATABASE") or None)
+    config = project.config.server
+    overrides: dict[str, Any] = {}
+    if "LEADSCORE_MAX_BODY_BYTES" in os.environ:
+        overrides["max_body_bytes"] = int(os.environ["LEADSCORE_MAX_BODY_BYTES"])
+    if "LEADSCORE_MAX_BATCH" in os.environ:
+        overrides["max_batch"] = int(os.environ["LEADSCORE_MAX_BATCH"])
+    if "LEADSCORE_CORS_ORIGINS" in os.environ:
+        overrides["cors_origins"] = [o for o in os.environ["LEADSCORE_CORS_ORIGINS"].split(",") if o]
+    if "LEADSCORE_RATE_LIMIT" in os.environ:
+        overrides["rate_limit_per_minute"] = int(os.environ["LEADSCORE_RATE_LIMIT"]) or None
+    if overrides:
+        config = ServerConfig.model_validate({**config.model_dump(), **overrides})
+    store = open_store(project.database, base=project.root)
+    now_us = to_micros(datetime.now(UTC))
+    for loaded in project.models:
+        store.register_model(loaded.model.key, loaded.model.name, str(loaded.model.version), loaded.source, now_us)
+    return create_app(LiveService(store, project.models), config)

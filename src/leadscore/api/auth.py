@@ -1,0 +1,72 @@
+"""API keys on requests (``Authorization: Bearer ls_…`` or ``X-API-Key``), scopes, and rate limits per key."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from fastapi import Request
+
+from leadscore.api.errors import ApiError
+from leadscore.service.keys import ApiKey, verify_key
+from leadscore.service.live import LiveService
+
+
+class RateLimiter:
+    """A token bucket per key: ``per_minute`` requests a minute, in bursts of up to that many.
+
+    Each server process keeps its own buckets, so with N workers a key gets up to N times the limit.
+    """
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def retry_after(self, key_id: str) -> float:
+        """0 when the request may go ahead (and takes a token), else the seconds until it may."""
+        now = time.monotonic()
+        with self.lock:
+            tokens, then = self.buckets.get(key_id, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - then) * self.rate)
+            if tokens >= 1.0:
+                self.buckets[key_id] = (tokens - 1.0, now)
+                return 0.0
+            self.buckets[key_id] = (tokens, now)
+            return (1.0 - tokens) / self.rate
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.headers.get("x-api-key") or None
+
+
+def requires(scope: str) -> Callable[[Request], ApiKey]:
+    """A FastAPI dependency: the request's key, which must hold ``scope`` (401 without a valid key, 403
+    without the scope, 429 over the rate limit)."""
+
+    def check(request: Request) -> ApiKey:
+        service: LiveService = request.app.state.service
+        token = _token(request)
+        if token is None:
+            raise ApiError(401, "unauthorized", "expected an API key: Authorization: Bearer ls_… or X-API-Key")
+        key = service.run(lambda store: verify_key(store, token))
+        if key is None:
+            raise ApiError(401, "unauthorized", "the API key is unknown, malformed or revoked")
+        if not key.allows(scope):
+            raise ApiError(403, "forbidden", f"this API key lacks the {scope!r} scope")
+        limiter: RateLimiter | None = request.app.state.limiter
+        if limiter is not None:
+            wait = limiter.retry_after(key.id)
+            if wait > 0:
+                raise ApiError(
+                    429, "rate_limited", "too many requests for this API key", headers={"Retry-After": f"{wait:.0f}"}
+                )
+        return key
+
+    return check

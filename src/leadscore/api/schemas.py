@@ -1,0 +1,101 @@
+"""What the API sends back, and the request bodies as the OpenAPI schema shows them.
+
+Request bodies are read as raw JSON and checked item by item by the ingest readers (the same rules as
+JSONL files), so that one bad item in a batch does not refuse the others; the schemas here document them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "occurred_at"],
+    "properties": {
+        "id": {"type": "string", "description": "Makes a re-sent event harmless; derived from the content if absent."},
+        "lead_id": {"type": "string"},
+        "email": {"type": "string"},
+        "type": {"type": "string", "example": "page_view"},
+        "occurred_at": {"type": "string", "description": "ISO-8601; a time with no zone is UTC."},
+        "properties": {"type": "object"},
+    },
+    "additionalProperties": True,
+}
+_LEAD: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "email": {"type": "string"},
+        "created_at": {"type": "string"},
+        "account_id": {"type": "string"},
+    },
+    "additionalProperties": True,
+    "description": "An id or an email, and any lead fields (title, industry, company_size, country, ...).",
+}
+
+
+def body_of(item: dict[str, Any], max_batch: int) -> dict[str, Any]:
+    """``openapi_extra`` for an endpoint that takes one item or a JSON array of up to ``max_batch``."""
+    schema = {"oneOf": [item, {"type": "array", "items": item, "maxItems": max_batch}]}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+EVENT_BODY = _EVENT
+LEAD_BODY = _LEAD
+
+
+class ItemError(BaseModel):
+    index: int
+    field: str | None
+    reason: str
+
+
+class BatchResult(BaseModel):
+    """``accepted`` items were stored (and scored), ``duplicates`` were known already, ``errors`` were refused."""
+
+    accepted: int
+    duplicates: int
+    rejected: int
+    errors: list[ItemError]
+
+
+class Contribution(BaseModel):
+    rule: str
+    kind: str
+    points: float
+    raw_points: float
+    count: int
+    counted: int
+
+
+class ScoreOut(BaseModel):
+    model: str
+    lead_id: str
+    email: str | None
+    account_id: str | None
+    as_of: str
+    fit: float
+    engagement: float
+    total: float
+    tier: str
+    grade: str
+    level: str
+    matrix: str
+    stage: str
+    stage_reason: str
+    last_engagement_at: str | None
+    contributions: list[Contribution] | None = None
+
+
+class LeadDetail(BaseModel):
+    id: str
+    scores: list[ScoreOut]
+    history: list[dict[str, Any]]
+    stage_transitions: list[dict[str, Any]]
+
+
+class LeadPage(BaseModel):
+    items: list[ScoreOut]
+    next_cursor: str | None

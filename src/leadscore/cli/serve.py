@@ -1,0 +1,84 @@
+"""``leadscore serve`` (the HTTP API on uvicorn) and ``leadscore keys`` (API keys, stored hashed)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from leadscore.cli.context import console, opened, project_of, settings, user_errors
+from leadscore.engine.types import from_micros, to_micros
+from leadscore.service.keys import SCOPES, create_key
+from leadscore.store.url import open_store
+
+keys_app = typer.Typer(help="Create, list and revoke API keys (only a hash of each is stored).", no_args_is_help=True)
+
+
+@user_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes; share PostgreSQL for more than one.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+) -> None:
+    """Serve the HTTP API (ingest, scores, health) for the project's models on its database."""
+    import uvicorn
+
+    chosen = settings(ctx)
+    project = project_of(ctx)  # fails here, with one line, on a bad project
+    database = chosen.database or project.database
+    open_store(database, base=project.root).close()  # and here on a bad database; migrations run once
+    if workers > 1 and database.startswith("sqlite"):
+        console.print("note: several workers on SQLite take turns to write; use PostgreSQL to write in parallel")
+    os.environ["LEADSCORE_PROJECT"] = str(project.root.resolve())
+    if chosen.database:
+        os.environ["LEADSCORE_DATABASE"] = chosen.database
+    uvicorn.run(
+        "leadscore.api.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
+
+
+@keys_app.command("create")
+@user_errors
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. the website's tracker.")],
+    scope: Annotated[list[str], typer.Option(help=f"One of {', '.join(SCOPES)}; repeat for several.")],
+) -> None:
+    """Create a key and print it: this is the only time it is shown."""
+    with opened(ctx) as (_, store):
+        token = create_key(store, name, scope, datetime.now(UTC))
+    console.print(token)
+
+
+@keys_app.command("list")
+@user_errors
+def list_keys(ctx: typer.Context) -> None:
+    """List the keys: id, name, scopes, created, revoked (never the secrets)."""
+    with opened(ctx) as (_, store):
+        rows = store.api_keys()
+    table = Table("id", "name", "scopes", "created", "revoked")
+    for key_id, name, scopes, created, revoked in rows:
+        table.add_row(
+            key_id, name, scopes, from_micros(created).isoformat(), from_micros(revoked).isoformat() if revoked else ""
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+@user_errors
+def revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="The key's id (see keys list).")]) -> None:
+    """Revoke a key at once: requests with it get 401."""
+    with opened(ctx) as (_, store):
+        if not store.revoke_api_key(key_id, to_micros(datetime.now(UTC))):
+            raise ValueError(f"no active API key with id {key_id!r}")
+    console.print(f"revoked {key_id}")

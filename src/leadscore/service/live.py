@@ -1,0 +1,90 @@
+"""What the HTTP API calls: ingest and reads on one store, for one server process.
+
+A process holds one store connection and uses it under a lock (SQLite has one writer anyway; PostgreSQL
+gets its concurrency from several processes). Scoring reads each touched lead's events from the store
+after ``lock_leads``, with no state cached between requests, so two processes writing the same lead give
+what applying their requests one after the other gives.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from leadscore.ingest.events import read_event_object
+from leadscore.ingest.leads import LeadMapper
+from leadscore.ingest.mapping import column_key, load_preset
+from leadscore.ingest.records import EventRecord, LeadRecord, Reject
+from leadscore.service.ingest import IngestReport, ingest_events, ingest_leads
+from leadscore.service.project import LoadedModel
+from leadscore.service.scorer import Scorer
+from leadscore.store.protocol import Store
+
+T = TypeVar("T")
+
+
+@dataclass
+class BatchOutcome:
+    """Per request: how many items were stored, already known, or refused, and why each refused one was."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, report: IngestReport) -> BatchOutcome:
+        errors = [{"index": r.line, "field": r.field, "reason": r.reason} for r in report.rejects]
+        return cls(report.loaded + report.updated, report.duplicates, errors)
+
+
+class LiveService:
+    def __init__(self, store: Store, models: Sequence[LoadedModel]) -> None:
+        self.store = store
+        self.models = list(models)
+        self.lock = threading.Lock()
+        self._lead_mapper = LeadMapper(load_preset("canonical"), "request")
+
+    def run(self, action: Callable[[Store], T]) -> T:
+        with self.lock:
+            return action(self.store)
+
+    def ingest_events(self, items: Sequence[Any], now: datetime) -> BatchOutcome:
+        """Stores the valid events (a re-sent id changes nothing) and scores their leads at ``now``."""
+        rows: list[EventRecord | Reject] = [
+            read_event_object(item, index, "request")
+            if isinstance(item, dict)
+            else Reject("request", index, f"expected a JSON object, got {_json_type(item)}")
+            for index, item in enumerate(items)
+        ]
+        with self.lock:
+            scorer = Scorer(self.store, self.models, capacity=0)
+            report = ingest_events(
+                self.store, scorer, rows, as_of=now, now=now, source="api", batch_size=len(rows) or 1, keep_run=False
+            )
+        return BatchOutcome.of(report)
+
+    def upsert_leads(self, items: Sequence[Any], now: datetime) -> BatchOutcome:
+        """Upserts the valid leads (by id, else email) and rescores them at ``now``."""
+        rows: list[LeadRecord | Reject] = [
+            self._lead_mapper.read({column_key(k): (k, v) for k, v in item.items()}, index, item)
+            if isinstance(item, dict)
+            else Reject("request", index, f"expected a JSON object, got {_json_type(item)}")
+            for index, item in enumerate(items)
+        ]
+        with self.lock:
+            scorer = Scorer(self.store, self.models, capacity=0)
+            report = ingest_leads(
+                self.store, scorer, rows, as_of=now, now=now, source="api", batch_size=len(rows) or 1, keep_run=False
+            )
+        return BatchOutcome.of(report)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}.get(
+        type(value), type(value).__name__
+    )

@@ -1,0 +1,145 @@
+"""The HTTP API in process, on each backend: ingest with per-item errors, reads, keys, limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import client_for
+from leadscore.service.keys import create_key
+from leadscore.service.project import Project, ServerConfig
+from leadscore.store.url import open_store
+
+Api = tuple[TestClient, dict[str, str]]
+LEAD = {"id": "L1", "email": "ann@acme.io", "title": "VP Marketing", "industry": "software", "company_size": "200"}
+
+
+def _demo(event_id: str = "e1", lead: str = "L1") -> dict[str, object]:
+    return {
+        "id": event_id,
+        "lead_id": lead,
+        "type": "form_submit",
+        "occurred_at": "2026-11-20T10:00:00Z",
+        "form": "demo",
+    }
+
+
+def test_a_batch_stores_the_good_items_and_lists_the_bad(api: Api) -> None:
+    client, headers = api
+    assert client.post("/v1/leads", json=LEAD, headers=headers).json()["accepted"] == 1
+    reply = client.post(
+        "/v1/events",
+        json=[
+            _demo(),
+            {"lead_id": "L1", "occurred_at": "2026-11-20T10:00:00Z"},
+            7,
+            {**_demo("e2"), "occurred_at": "x"},
+        ],
+        headers=headers,
+    )
+    assert reply.status_code == 200
+    body = reply.json()
+    assert (body["accepted"], body["duplicates"], body["rejected"]) == (1, 0, 3)
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [(1, "type"), (2, None), (3, "occurred_at")]
+    # Read your writes: the demo request shows at once, rule by rule.
+    lead = client.get("/v1/leads/L1", headers=headers).json()
+    [score] = lead["scores"]
+    assert {c["rule"] for c in score["contributions"]} >= {"demo_request", "vp", "target_industry"}
+    assert score["total"] == pytest.approx(score["fit"] + score["engagement"])
+    assert lead["stage_transitions"][-1]["to_stage"] == score["stage"]
+    assert lead["stage_transitions"][0]["from_stage"] is None
+
+
+def test_a_resent_event_is_acknowledged_and_changes_nothing(api: Api) -> None:
+    client, headers = api
+    first = client.post("/v1/events", json=_demo(), headers=headers).json()
+    before = client.get("/v1/leads/L1", headers=headers).json()
+    again = client.post("/v1/events", json=_demo(), headers=headers)
+    assert (first["accepted"], again.status_code, again.json()["duplicates"]) == (1, 200, 1)
+    after = client.get("/v1/leads/L1", headers=headers).json()
+    assert after["history"] == before["history"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b"42", 422, "invalid_request"),
+        (b'{"lead_id": "L1"}', 422, "invalid_items"),
+        (b"[1, 2]", 422, "invalid_items"),
+    ],
+)
+def test_bad_bodies_get_4xx_with_details(api: Api, body: bytes, status: int, code: str) -> None:
+    client, headers = api
+    reply = client.post("/v1/events", content=body, headers={**headers, "content-type": "application/json"})
+    assert reply.status_code == status
+    assert reply.json()["error"]["code"] == code
+
+
+def test_keys_and_scopes(project: Project) -> None:
+    client, _ = client_for(project)
+    with client:
+        assert client.get("/v1/leads").status_code == 401
+        assert client.get("/v1/leads", headers={"Authorization": "Bearer ls_nope_nope"}).status_code == 401
+        store = open_store(project.database, base=project.root)
+        try:
+            reader = create_key(store, "reader", ["read"], datetime.now(UTC))
+            key_id = reader.split("_")[1]
+            assert reader.split("_", 2)[2] not in str(store.api_keys())  # only a hash is stored
+            denied = client.post("/v1/events", json=_demo(), headers={"X-API-Key": reader})
+            assert (denied.status_code, denied.json()["error"]["code"]) == (403, "forbidden")
+            assert client.get("/v1/leads", headers={"X-API-Key": reader}).status_code == 200
+            assert store.revoke_api_key(key_id, 1)
+        finally:
+            store.close()
+        assert client.get("/v1/leads", headers={"X-API-Key": reader}).status_code == 401
+
+
+def test_listing_filters_sorts_and_pages(api: Api) -> None:
+    client, headers = api
+    leads = [{"id": f"L{i}", "email": f"p{i}@acme.io", "title": "VP Sales" if i % 2 else "Intern"} for i in range(7)]
+    client.post("/v1/leads", json=leads, headers=headers)
+    client.post("/v1/events", json=[_demo(f"d{i}", f"L{i}") for i in range(0, 7, 3)], headers=headers)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/v1/leads", params=params, headers=headers).json()
+        seen += [item["lead_id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    totals = {i["lead_id"]: i["total"] for i in client.get("/v1/leads?limit=50", headers=headers).json()["items"]}
+    assert sorted(seen) == sorted(totals) and len(seen) == 7
+    assert [totals[i] for i in seen] == sorted(totals.values(), reverse=True)
+    high = client.get("/v1/leads", params={"min_score": 30}, headers=headers).json()["items"]
+    assert {i["lead_id"] for i in high} == {k for k, v in totals.items() if v >= 30}
+    assert client.get("/v1/leads", params={"cursor": "!!"}, headers=headers).status_code == 400
+    assert client.get("/v1/leads", params={"model": "nope"}, headers=headers).status_code == 422
+    assert client.get("/v1/leads", params={"limit": 0}, headers=headers).status_code == 422
+    assert client.get("/v1/leads/nobody", headers=headers).status_code == 404
+
+
+def test_size_and_rate_limits_and_cors(project: Project) -> None:
+    config = ServerConfig(
+        max_body_bytes=2000, max_batch=3, rate_limit_per_minute=5, cors_origins=["https://app.example"]
+    )
+    client, headers = client_for(project, config)
+    with client:
+        assert client.post("/v1/events", json=[_demo(str(i)) for i in range(4)], headers=headers).status_code == 413
+        assert client.post("/v1/events", content=b"[" + b" " * 3000 + b"]", headers=headers).status_code == 413
+        statuses = [client.get("/v1/leads", headers=headers).status_code for _ in range(5)]
+        assert statuses == [200, 200, 200, 429, 429]  # two requests above spent two of the five tokens
+        preflight = client.options(
+            "/v1/events",
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_health_and_readiness(api: Api) -> None:
+    client, _ = api
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
