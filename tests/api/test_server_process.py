@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_process import Server
+from receiver import Receiver
+from server_process import Server, free_port
 
+from leadscore.engine.scoring import score
+from leadscore.engine.types import from_micros
+from leadscore.service import webhooks
 from leadscore.service.project import Project
+from leadscore.store.url import open_store
 
 
 def _cli(project: Path, *args: str) -> str:
@@ -42,3 +49,97 @@ def test_events_that_make_a_lead_hot_show_at_once(project: Project, server: Serv
     assert hot["scores"][0]["tier"] == "hot"
     assert hot["history"][0]["cause"] == "events:d1,p1"
     assert server.request("GET", "/v1/leads/L1")[0] == 401
+
+
+def _subscribe(server: Server, admin: str, url: str) -> str:
+    status, sub = server.request("POST", "/v1/webhooks", {"url": url, "events": ["tier_changed"]}, admin)
+    assert status == 201, sub
+    return str(sub["secret"])
+
+
+def test_a_hot_lead_reaches_a_real_receiver_signed_once_per_delivery(project: Project, server: Server) -> None:
+    admin = _cli(project.root, "keys", "create", "--name", "ops", "--scope", "admin")
+    with Receiver() as receiver:
+        secret = _subscribe(server, admin, receiver.url)
+        lead = {"id": "L1", "email": "cto@acme.io", "title": "CTO", "industry": "software", "company_size": 120}
+        server.request("POST", "/v1/leads", lead, admin)
+        demo = {
+            "id": "d1",
+            "lead_id": "L1",
+            "type": "form_submit",
+            "occurred_at": "2026-11-20T09:00:00Z",
+            "form": "demo",
+        }
+        pricing = {**demo, "id": "p1", "type": "page_view", "url": "/pricing"}
+        pricing.pop("form")
+        assert server.request("POST", "/v1/events", [demo, pricing], admin)[0] == 200
+        receiver.wait_for(2)
+        time.sleep(1.0)  # room for a duplicate to arrive, if the server sent one
+        tiers = [(p["from"] and p["from"]["tier"], p["to"]["tier"]) for p in receiver.payloads()]
+        assert tiers == [(None, "warm"), ("warm", "hot")]
+        ids = [headers["x-leadscore-delivery"] for headers, _ in receiver.received]
+        assert len(ids) == len(set(ids)) == 2
+        for headers, body in receiver.received:
+            signature, timestamp = headers["x-leadscore-signature"], headers["x-leadscore-timestamp"]
+            assert webhooks.verify(secret, timestamp, body, signature, time.time())
+
+
+def test_sigkill_loses_no_acknowledged_event_and_no_pending_webhook(project: Project) -> None:
+    """Kill the server in the middle of a stream; restart it: every acknowledged event is stored and scored
+    (the score equals the reference engine over the stored events), and the deliveries owed are sent."""
+    server = Server(project.root).start()
+    admin = _cli(project.root, "keys", "create", "--name", "ops", "--scope", "admin")
+    port = free_port()  # the receiver is down until after the restart: deliveries wait in the outbox
+    _subscribe(server, admin, f"http://127.0.0.1:{port}/hook")
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def stream() -> None:
+        for number in range(100_000):
+            if stop.is_set():
+                return
+            event = {
+                "id": f"e{number}",
+                "lead_id": f"L{number % 7}",
+                "type": "form_submit",
+                "occurred_at": f"2026-11-{1 + number % 20:02d}T10:00:00Z",
+                "form": "demo" if number % 5 else "trial",
+            }
+            try:
+                status, _ = server.request("POST", "/v1/events", event, admin)
+            except OSError:
+                return  # the server is gone: this event was never acknowledged
+            if status == 200:
+                acknowledged.append(str(event["id"]))
+
+    sender = threading.Thread(target=stream)
+    sender.start()
+    while len(acknowledged) < 150:
+        time.sleep(0.01)
+    server.kill()
+    stop.set()
+    sender.join(30)
+    restarted = Server(project.root, port=server.port).start()
+    try:
+        store = open_store(project.database, base=project.root)
+        try:
+            seqs = [s for s in (store.find_lead(f"L{i}") for i in range(7)) if s is not None]
+            events = store.load_events(seqs)
+            stored = {e.id for evs in events.values() for e in evs}
+            assert set(acknowledged) <= stored
+            leads = store.load_leads(seqs)
+            compiled = project.models[0].compiled
+            for current in store.iter_scores([compiled.key]):
+                lead_events = events[current.lead_seq]
+                expected = score(compiled, leads[current.lead_seq], lead_events, from_micros(current.as_of))
+                assert current.total_cents == int(expected.total * 100)
+            owed = store.outbox_counts()["pending"]
+            assert owed >= 7  # each lead's first score at least
+        finally:
+            store.close()
+        with Receiver(port=port) as receiver:
+            receiver.wait_for(owed, timeout=30)
+            ids = [headers["x-leadscore-delivery"] for headers, _ in receiver.received]
+            assert len(set(ids)) == owed
+    finally:
+        restarted.stop()

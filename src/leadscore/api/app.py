@@ -17,12 +17,13 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from leadscore.api import errors
+from leadscore.api import errors, webhooks
 from leadscore.api.auth import RateLimiter, requires
 from leadscore.api.errors import ApiError
 from leadscore.api.render import history_out, score_out, transitions_out
 from leadscore.api.schemas import EVENT_BODY, LEAD_BODY, BatchResult, LeadDetail, LeadPage, body_of
 from leadscore.engine.types import to_micros
+from leadscore.service.delivery import DeliveryWorker
 from leadscore.service.keys import ApiKey
 from leadscore.service.live import BatchOutcome, LiveService
 from leadscore.service.project import ServerConfig, load_project
@@ -34,12 +35,20 @@ IngestKey = Annotated[ApiKey, Depends(requires("ingest"))]
 ReadKey = Annotated[ApiKey, Depends(requires("read"))]
 
 
-def create_app(service: LiveService, config: ServerConfig | None = None) -> FastAPI:
+def create_app(
+    service: LiveService, config: ServerConfig | None = None, deliveries: DeliveryWorker | None = None
+) -> FastAPI:
+    """The app on a service; with ``deliveries``, webhook deliveries are sent from this process too."""
     config = config or ServerConfig()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if deliveries is not None:
+            service.on_commit = deliveries.notify
+            deliveries.start()
         yield
+        if deliveries is not None:
+            deliveries.stop()
         service.store.close()
 
     app = FastAPI(title="leadscore", version="1", lifespan=lifespan)
@@ -49,6 +58,7 @@ def create_app(service: LiveService, config: ServerConfig | None = None) -> Fast
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["*"], allow_headers=["*"])
     errors.install(app)
+    app.include_router(webhooks.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -222,4 +232,5 @@ def from_environment() -> FastAPI:
     now_us = to_micros(datetime.now(UTC))
     for loaded in project.models:
         store.register_model(loaded.model.key, loaded.model.name, str(loaded.model.version), loaded.source, now_us)
-    return create_app(LiveService(store, project.models), config)
+    worker = DeliveryWorker(lambda: open_store(project.database, base=project.root))
+    return create_app(LiveService(store, project.models), config, worker)

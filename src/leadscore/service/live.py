@@ -41,10 +41,13 @@ class BatchOutcome:
 
 
 class LiveService:
-    def __init__(self, store: Store, models: Sequence[LoadedModel]) -> None:
+    def __init__(
+        self, store: Store, models: Sequence[LoadedModel], on_commit: Callable[[], None] | None = None
+    ) -> None:
         self.store = store
         self.models = list(models)
         self.lock = threading.Lock()
+        self.on_commit = on_commit  # wakes the webhook sender once a write is committed
         self._lead_mapper = LeadMapper(load_preset("canonical"), "request")
 
     def run(self, action: Callable[[Store], T]) -> T:
@@ -64,7 +67,12 @@ class LiveService:
             report = ingest_events(
                 self.store, scorer, rows, as_of=now, now=now, source="api", batch_size=len(rows) or 1, keep_run=False
             )
+        self._committed()
         return BatchOutcome.of(report)
+
+    def _committed(self) -> None:
+        if self.on_commit is not None:
+            self.on_commit()
 
     def upsert_leads(self, items: Sequence[Any], now: datetime) -> BatchOutcome:
         """Upserts the valid leads (by id, else email) and rescores them at ``now``."""
@@ -79,6 +87,7 @@ class LiveService:
             report = ingest_leads(
                 self.store, scorer, rows, as_of=now, now=now, source="api", batch_size=len(rows) or 1, keep_run=False
             )
+        self._committed()
         return BatchOutcome.of(report)
 
 

@@ -22,6 +22,7 @@ from leadscore.engine.scoring import assemble_cents, occurrences_from_rows
 from leadscore.engine.types import to_micros
 from leadscore.model.loader import loads_model
 from leadscore.service.project import LoadedModel
+from leadscore.service.webhooks import enqueue
 from leadscore.store.codec import ScoreRow, encode_cents
 from leadscore.store.protocol import Store
 
@@ -107,6 +108,7 @@ def rescore(
         with store.transaction():
             for model_rows in rows.values():
                 result = store.write_score_rows([(row, cause) for row in model_rows], now_us)
+                enqueue(store, result.changes, now_us)
                 report.changed += result.changed
                 report.stage_changes += result.stage_changes
         if progress is not None:

@@ -15,6 +15,7 @@ from leadscore.engine.account import score_account
 from leadscore.engine.state import LeadState
 from leadscore.engine.types import Event, to_micros
 from leadscore.service.project import LoadedModel
+from leadscore.service.webhooks import enqueue
 from leadscore.store.codec import ScoreRow, encode_cents
 from leadscore.store.protocol import Store, WriteResult
 
@@ -86,6 +87,7 @@ class Scorer:
                 evicted, _ = cache.popitem(last=False)
                 self.held -= sizes.pop(evicted, 0)
             result = self.store.write_score_rows(items, now_us)
+            enqueue(self.store, result.changes, now_us)  # in the caller's transaction, with the scores
             changed += result.changed
             stage_changes += result.stage_changes
             self.pending_accounts.update(accounts)

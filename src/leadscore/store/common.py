@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from leadscore.engine.compiled import free_mail_domains
 from leadscore.engine.types import Account, Lead, from_micros
 from leadscore.ingest.records import LeadRecord
-from leadscore.store.codec import contributions_from_json
-from leadscore.store.protocol import StoredScore
+from leadscore.store.codec import ScoreRow, contributions_from_json
+from leadscore.store.protocol import ScoreChange, StoredScore, WriteResult
 
 #: The tables ``Store.count`` answers for.
 TABLES = frozenset({"leads", "events", "accounts", "scores", "score_history", "stage_transitions", "rejects"})
@@ -68,3 +68,31 @@ def stored_score(row: Sequence[Any]) -> StoredScore:
     values = list(row)
     values[14] = contributions_from_json(values[14])
     return StoredScore(*values)
+
+
+class ScoreWrites(NamedTuple):
+    """The rows one ``write_score_rows`` call writes, and what it reports."""
+
+    upserts: list[tuple[Any, ...]]
+    history: list[tuple[Any, ...]]
+    transitions: list[tuple[Any, ...]]
+    result: WriteResult
+
+
+def plan_score_writes(
+    items: Sequence[tuple[ScoreRow, str]], previous: dict[int, tuple[int, str, str]], now_us: int
+) -> ScoreWrites:
+    """Every score is upserted; a history row is added when the total, tier or stage changed, and a stage
+    transition when the stage did (or on a lead's first score)."""
+    upserts, history, transitions, changes = [], [], [], []
+    for row, cause in items:
+        model, seq, as_of, fit, engagement, total, tier, _, _, stage, reason, _, _ = row
+        upserts.append((*row, now_us))
+        before = previous.get(seq)
+        after = (total, tier, stage)
+        if before != after:
+            history.append((model, seq, as_of, fit, engagement, total, tier, stage, cause, now_us))
+            changes.append(ScoreChange(model, seq, before, after, cause, as_of))
+        if before is None or before[2] != stage:
+            transitions.append((model, seq, before[2] if before else None, stage, as_of, reason, cause))
+    return ScoreWrites(upserts, history, transitions, WriteResult(len(history), len(transitions), tuple(changes)))

@@ -137,4 +137,42 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0003_webhooks",
+        """
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,
+            min_delta_cents BIGINT,
+            secret TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            removed_at BIGINT
+        );
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            delivery_id TEXT NOT NULL UNIQUE,
+            webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+            event TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            delivered_at BIGINT,
+            last_error TEXT
+        );
+        CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+        CREATE TABLE delivery_attempts (
+            id INTEGER PRIMARY KEY,
+            delivery_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            at BIGINT NOT NULL,
+            status_code INTEGER,
+            error TEXT,
+            duration_us BIGINT NOT NULL
+        );
+        CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id, attempt);
+        """,
+    ),
 ]

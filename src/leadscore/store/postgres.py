@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import psycopg
 
 from leadscore.store.api_keys import ApiKeyRows
+from leadscore.store.outbox import OutboxRows
 from leadscore.store.postgres_ingest import PostgresIngestWrites
 from leadscore.store.postgres_migrations import POSTGRES_MIGRATIONS
 from leadscore.store.postgres_scores import PostgresScoreReads
@@ -19,10 +20,11 @@ from leadscore.store.score_queries import ScoreQueries
 _MIGRATION_LOCK = -0x1EAD5C0E  # negative: lead locks (``lock_leads``) use the positive lead seqs
 
 
-class PostgresStore(PostgresIngestWrites, PostgresScoreReads, ScoreQueries, ApiKeyRows):
+class PostgresStore(PostgresIngestWrites, PostgresScoreReads, ScoreQueries, ApiKeyRows, OutboxRows):
     """Statements outside ``transaction()`` commit on their own (autocommit); inside, all or nothing."""
 
     _mark = "%s"
+    _skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str) -> None:
         self.url = url

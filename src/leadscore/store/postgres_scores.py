@@ -11,7 +11,7 @@ import psycopg
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros
 from leadscore.store.codec import ScoreRow, contributions_json, encode_score
-from leadscore.store.common import SCORE_COLUMNS, TABLES, lead_from_row, stored_score
+from leadscore.store.common import SCORE_COLUMNS, TABLES, lead_from_row, plan_score_writes, stored_score
 from leadscore.store.postgres_ingest import PostgresConnected
 from leadscore.store.protocol import EventRow, StoredScore, WriteResult
 
@@ -124,15 +124,7 @@ class PostgresScoreReads(PostgresConnected):
                 (model, [row[1] for row, _ in items]),
             )
         }
-        upserts, history, transitions = [], [], []
-        for row, cause in items:
-            model, seq, as_of, fit, engagement, total, tier, _, _, stage, reason, _, _ = row
-            upserts.append((*row, now_us))
-            before = previous.get(seq)
-            if before != (total, tier, stage):
-                history.append((model, seq, as_of, fit, engagement, total, tier, stage, cause, now_us))
-            if before is None or before[2] != stage:
-                transitions.append((model, seq, before[2] if before else None, stage, as_of, reason, cause))
+        upserts, history, transitions, result = plan_score_writes(items, previous, now_us)
         with self.db.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO scores VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
@@ -153,7 +145,7 @@ class PostgresScoreReads(PostgresConnected):
                 "VALUES (%s,%s,%s,%s,%s,%s,%s)",
                 transitions,
             )
-        return WriteResult(len(history), len(transitions))
+        return result
 
     def account_lead_totals(self, model: str, account_ids: Sequence[str]) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {a: [] for a in account_ids}

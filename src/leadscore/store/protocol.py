@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Account, Event, Lead, Score
@@ -13,6 +13,7 @@ from leadscore.ingest.records import AccountRecord, EventRecord, LeadRecord, Rej
 from leadscore.store.codec import ScoreRow
 
 if TYPE_CHECKING:
+    from leadscore.store.outbox import Delivery, Subscription
     from leadscore.store.score_queries import ScoreFilter
 
 #: An event as the engine's batch path reads it: (event id, type, occurred_at µs, properties JSON).
@@ -41,10 +42,22 @@ class StoredScore:
     last_engagement_at: int | None
 
 
+class ScoreChange(NamedTuple):
+    """A written score whose total, tier or stage changed: what webhooks are made from."""
+
+    model: str
+    lead_seq: int
+    before: tuple[int, str, str] | None  # (total cents, tier, stage); None for a lead's first score
+    after: tuple[int, str, str]
+    cause: str
+    as_of: int
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     changed: int
     stage_changes: int
+    changes: tuple[ScoreChange, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +138,23 @@ class Store(Protocol):
     def api_key(self, key_id: str) -> tuple[str, str, int | None] | None: ...
     def revoke_api_key(self, key_id: str, now_us: int) -> bool: ...
     def api_keys(self) -> list[tuple[str, str, str, int, int | None]]: ...
+
+    # Webhooks: subscriptions, the outbox and the attempt log (see leadscore.service.webhooks).
+    def add_webhook(self, sub: Subscription, now_us: int) -> None: ...
+    def remove_webhook(self, webhook_id: str, now_us: int) -> bool: ...
+    def webhooks(self) -> list[Subscription]: ...
+    def lead_refs(self, seqs: Sequence[int]) -> dict[int, tuple[str, str | None, str | None]]: ...
+    def add_deliveries(self, rows: Sequence[tuple[str, str, str, str, int]]) -> None: ...
+    def claim_deliveries(self, now_us: int, lease_us: int, limit: int) -> list[Delivery]: ...
+    def finish_delivery(
+        self,
+        delivery_id: str,
+        attempt: int,
+        now_us: int,
+        duration_us: int,
+        status_code: int | None,
+        error: str | None,
+        next_attempt_us: int | None,
+    ) -> None: ...
+    def deliveries(self, webhook_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
+    def outbox_counts(self) -> dict[str, int]: ...

@@ -9,16 +9,18 @@ from pathlib import Path
 
 from leadscore.store.api_keys import ApiKeyRows
 from leadscore.store.migrations import MIGRATIONS
+from leadscore.store.outbox import OutboxRows
 from leadscore.store.score_queries import ScoreQueries
 from leadscore.store.sqlite_common import connect
 from leadscore.store.sqlite_ingest import IngestWrites
 from leadscore.store.sqlite_scores import ScoreReads
 
 
-class SQLiteStore(IngestWrites, ScoreReads, ScoreQueries, ApiKeyRows):
+class SQLiteStore(IngestWrites, ScoreReads, ScoreQueries, ApiKeyRows, OutboxRows):
     """Writes go through ``self.db``; the full scan reads through its own connection (a WAL snapshot)."""
 
     _mark = "?"
+    _skip_locked = ""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

@@ -10,7 +10,7 @@ import orjson
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros
 from leadscore.store.codec import ScoreRow, contributions_json, encode_score
-from leadscore.store.common import SCORE_COLUMNS, TABLES, chunks, lead_from_row, stored_score
+from leadscore.store.common import SCORE_COLUMNS, TABLES, chunks, lead_from_row, plan_score_writes, stored_score
 from leadscore.store.protocol import EventRow, StoredScore, WriteResult
 from leadscore.store.sqlite_common import Connected, connect, marks
 
@@ -146,15 +146,7 @@ class ScoreReads(Connected):
                 (model, *chunk),
             ):
                 previous[seq] = (total, tier, stage)
-        upserts, history, transitions = [], [], []
-        for row, cause in items:
-            model, seq, as_of, fit, engagement, total, tier, _, _, stage, reason, _, _ = row
-            upserts.append((*row, now_us))
-            before = previous.get(seq)
-            if before != (total, tier, stage):
-                history.append((model, seq, as_of, fit, engagement, total, tier, stage, cause, now_us))
-            if before is None or before[2] != stage:
-                transitions.append((model, seq, before[2] if before else None, stage, as_of, reason, cause))
+        upserts, history, transitions, result = plan_score_writes(items, previous, now_us)
         self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", upserts)
         self.db.executemany(
             "INSERT INTO score_history(model, lead_seq, as_of, fit_cents, engagement_cents, total_cents, tier, "
@@ -166,7 +158,7 @@ class ScoreReads(Connected):
             "VALUES (?,?,?,?,?,?,?)",
             transitions,
         )
-        return WriteResult(len(history), len(transitions))
+        return result
 
     def account_lead_totals(self, model: str, account_ids: Sequence[str]) -> dict[str, list[int]]:
         out: dict[str, list[int]] = {a: [] for a in account_ids}
