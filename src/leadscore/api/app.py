@@ -21,8 +21,18 @@ from leadscore.api import errors, webhooks
 from leadscore.api.auth import RateLimiter, requires
 from leadscore.api.errors import ApiError
 from leadscore.api.render import history_out, score_out, transitions_out
-from leadscore.api.schemas import EVENT_BODY, LEAD_BODY, BatchResult, LeadDetail, LeadPage, body_of
+from leadscore.api.schemas import (
+    EVENT_BODY,
+    LEAD_BODY,
+    SEGMENT_IDENTIFY,
+    SEGMENT_TRACK,
+    BatchResult,
+    LeadDetail,
+    LeadPage,
+    body_of,
+)
 from leadscore.engine.types import to_micros
+from leadscore.ingest.segment import identify_lead, track_event
 from leadscore.service.delivery import DeliveryWorker
 from leadscore.service.keys import ApiKey
 from leadscore.service.live import BatchOutcome, LiveService
@@ -101,6 +111,32 @@ def create_app(
         outcome = await run_in_threadpool(service.upsert_leads, items, datetime.now(UTC))
         return _reply(outcome, len(items), single)
 
+    @app.post(
+        "/v1/track",
+        response_model=BatchResult,
+        tags=["ingest"],
+        openapi_extra=body_of(SEGMENT_TRACK, config.max_batch),
+        responses={422: {"description": "no call could be used"}, 413: {"description": "body too large"}},
+    )
+    async def post_track(request: Request, key: IngestKey) -> Any:
+        """Segment ``track`` calls as they are (one, an array, or ``{"batch": [...]}``), stored as events."""
+        items, single = await _items(request, config, batch_key="batch")
+        outcome = await run_in_threadpool(service.ingest_events, items, datetime.now(UTC), track_event)
+        return _reply(outcome, len(items), single)
+
+    @app.post(
+        "/v1/identify",
+        response_model=BatchResult,
+        tags=["ingest"],
+        openapi_extra=body_of(SEGMENT_IDENTIFY, config.max_batch),
+        responses={422: {"description": "no call could be used"}, 413: {"description": "body too large"}},
+    )
+    async def post_identify(request: Request, key: IngestKey) -> Any:
+        """Segment ``identify`` calls as they are: the user becomes a lead, its traits lead fields."""
+        items, single = await _items(request, config, batch_key="batch")
+        outcome = await run_in_threadpool(service.upsert_leads, items, datetime.now(UTC), identify_lead)
+        return _reply(outcome, len(items), single)
+
     @app.get("/v1/leads/{ref}", response_model=LeadDetail, tags=["read"])
     def get_lead(ref: str, key: ReadKey) -> Any:
         """A lead by id or email: its score per model with the breakdown by rule, history and stage changes."""
@@ -166,7 +202,7 @@ def create_app(
     return app
 
 
-async def _items(request: Request, config: ServerConfig) -> tuple[list[Any], bool]:
+async def _items(request: Request, config: ServerConfig, batch_key: str | None = None) -> tuple[list[Any], bool]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
         raise ApiError(413, "too_large", f"the body is over {config.max_body_bytes} bytes")
@@ -177,6 +213,8 @@ async def _items(request: Request, config: ServerConfig) -> tuple[list[Any], boo
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
+    if batch_key is not None and isinstance(parsed, dict) and isinstance(parsed.get(batch_key), list):
+        parsed = parsed[batch_key]
     if isinstance(parsed, dict):
         return [parsed], True
     if isinstance(parsed, list):

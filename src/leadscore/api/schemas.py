@@ -42,6 +42,33 @@ def body_of(item: dict[str, Any], max_batch: int) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+SEGMENT_TRACK: dict[str, Any] = {
+    "type": "object",
+    "description": "A Segment track call (https://segment.com/docs/connections/spec/track/).",
+    "required": ["event"],
+    "properties": {
+        "type": {"type": "string", "enum": ["track"]},
+        "event": {"type": "string", "example": "Demo Requested"},
+        "userId": {"type": "string"},
+        "anonymousId": {"type": "string"},
+        "messageId": {"type": "string"},
+        "timestamp": {"type": "string"},
+        "properties": {"type": "object"},
+        "context": {"type": "object"},
+    },
+    "additionalProperties": True,
+}
+SEGMENT_IDENTIFY: dict[str, Any] = {
+    "type": "object",
+    "description": "A Segment identify call (https://segment.com/docs/connections/spec/identify/).",
+    "properties": {
+        "type": {"type": "string", "enum": ["identify"]},
+        "userId": {"type": "string"},
+        "traits": {"type": "object"},
+        "timestamp": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
 EVENT_BODY = _EVENT
 LEAD_BODY = _LEAD
 

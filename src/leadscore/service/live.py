@@ -18,12 +18,14 @@ from leadscore.ingest.events import read_event_object
 from leadscore.ingest.leads import LeadMapper
 from leadscore.ingest.mapping import column_key, load_preset
 from leadscore.ingest.records import EventRecord, LeadRecord, Reject
+from leadscore.ingest.segment import SegmentError
 from leadscore.service.ingest import IngestReport, ingest_events, ingest_leads
 from leadscore.service.project import LoadedModel
 from leadscore.service.scorer import Scorer
 from leadscore.store.protocol import Store
 
 T = TypeVar("T")
+Prepare = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass
@@ -54,14 +56,13 @@ class LiveService:
         with self.lock:
             return action(self.store)
 
-    def ingest_events(self, items: Sequence[Any], now: datetime) -> BatchOutcome:
-        """Stores the valid events (a re-sent id changes nothing) and scores their leads at ``now``."""
-        rows: list[EventRecord | Reject] = [
-            read_event_object(item, index, "request")
-            if isinstance(item, dict)
-            else Reject("request", index, f"expected a JSON object, got {_json_type(item)}")
-            for index, item in enumerate(items)
-        ]
+    def ingest_events(self, items: Sequence[Any], now: datetime, prepare: Prepare | None = None) -> BatchOutcome:
+        """Stores the valid events (a re-sent id changes nothing) and scores their leads at ``now``.
+
+        ``prepare`` turns each item into an event object first (a Segment call, say)."""
+        rows: list[EventRecord | Reject] = []
+        for index, item in enumerate(_prepared(items, prepare)):
+            rows.append(item if isinstance(item, Reject) else read_event_object(item, index, "request"))
         with self.lock:
             scorer = Scorer(self.store, self.models, capacity=0)
             report = ingest_events(
@@ -74,14 +75,14 @@ class LiveService:
         if self.on_commit is not None:
             self.on_commit()
 
-    def upsert_leads(self, items: Sequence[Any], now: datetime) -> BatchOutcome:
+    def upsert_leads(self, items: Sequence[Any], now: datetime, prepare: Prepare | None = None) -> BatchOutcome:
         """Upserts the valid leads (by id, else email) and rescores them at ``now``."""
-        rows: list[LeadRecord | Reject] = [
-            self._lead_mapper.read({column_key(k): (k, v) for k, v in item.items()}, index, item)
-            if isinstance(item, dict)
-            else Reject("request", index, f"expected a JSON object, got {_json_type(item)}")
-            for index, item in enumerate(items)
-        ]
+        rows: list[LeadRecord | Reject] = []
+        for index, item in enumerate(_prepared(items, prepare)):
+            if isinstance(item, Reject):
+                rows.append(item)
+            else:
+                rows.append(self._lead_mapper.read({column_key(k): (k, v) for k, v in item.items()}, index, item))
         with self.lock:
             scorer = Scorer(self.store, self.models, capacity=0)
             report = ingest_leads(
@@ -89,6 +90,23 @@ class LiveService:
             )
         self._committed()
         return BatchOutcome.of(report)
+
+
+def _prepared(items: Sequence[Any], prepare: Prepare | None) -> list[dict[str, Any] | Reject]:
+    """Each item as an object to read, or the reason it is refused (with its index and field)."""
+    out: list[dict[str, Any] | Reject] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            out.append(Reject("request", index, f"expected a JSON object, got {_json_type(item)}"))
+            continue
+        if prepare is None:
+            out.append(item)
+            continue
+        try:
+            out.append(prepare(item))
+        except SegmentError as exc:
+            out.append(Reject("request", index, exc.reason, field=exc.field, raw=item))
+    return out
 
 
 def _json_type(value: Any) -> str:
