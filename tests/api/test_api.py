@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from api_helpers import client_for
 from fastapi.testclient import TestClient
 
-from conftest import client_for
 from leadscore.service.keys import create_key
 from leadscore.service.project import Project, ServerConfig
 from leadscore.store.url import open_store

@@ -73,3 +73,16 @@ def contributions_json_of(rows: list[dict[str, object]]) -> str:
     from leadscore.engine.types import Contribution
 
     return contributions_json(Contribution(**r) for r in rows)  # type: ignore[arg-type]
+
+
+def test_a_warm_state_made_stale_by_another_writer_is_rebuilt(project: Project) -> None:
+    first, second = (LiveService(open_store(project.database, base=project.root), project.models) for _ in range(2))
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    demo = {"lead_id": "L", "type": "form_submit", "occurred_at": "2026-11-19T10:00:00Z", "form": "demo"}
+    first.ingest_events([{**demo, "id": "a"}], now)  # the first writer now holds L's state warm
+    second.ingest_events([{**demo, "id": "b", "type": "email_click"}], now)  # another writer adds to L
+    first.upsert_leads([{"id": "L", "title": "CTO"}], now)  # no new event: only the version shows b
+    [stored] = first.store.scores_for_lead(first.store.find_lead("L") or 0)
+    assert {c["rule"] for c in stored.contributions} >= {"demo_request", "email_click", "c_level"}
+    for service in (first, second):
+        service.store.close()

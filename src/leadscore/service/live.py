@@ -9,7 +9,8 @@ what applying their requests one after the other gives.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -44,12 +45,18 @@ class BatchOutcome:
 
 class LiveService:
     def __init__(
-        self, store: Store, models: Sequence[LoadedModel], on_commit: Callable[[], None] | None = None
+        self,
+        store: Store,
+        models: Sequence[LoadedModel],
+        on_commit: Callable[[], None] | None = None,
+        state_cache: int = 500_000,
     ) -> None:
         self.store = store
         self.models = list(models)
         self.lock = threading.Lock()
         self.on_commit = on_commit  # wakes the webhook sender once a write is committed
+        # Lead states stay warm between requests, checked against the store under each lead's lock.
+        self.scorer = Scorer(store, self.models, capacity=state_cache, shared=True)
         self._lead_mapper = LeadMapper(load_preset("canonical"), "request")
 
     def run(self, action: Callable[[Store], T]) -> T:
@@ -63,13 +70,28 @@ class LiveService:
         rows: list[EventRecord | Reject] = []
         for index, item in enumerate(_prepared(items, prepare)):
             rows.append(item if isinstance(item, Reject) else read_event_object(item, index, "request"))
-        with self.lock:
-            scorer = Scorer(self.store, self.models, capacity=0)
+        with self.lock, self._resetting_on_failure():
             report = ingest_events(
-                self.store, scorer, rows, as_of=now, now=now, source="api", batch_size=len(rows) or 1, keep_run=False
+                self.store,
+                self.scorer,
+                rows,
+                as_of=now,
+                now=now,
+                source="api",
+                batch_size=len(rows) or 1,
+                keep_run=False,
             )
         self._committed()
         return BatchOutcome.of(report)
+
+    @contextmanager
+    def _resetting_on_failure(self) -> Iterator[None]:
+        """A failed request rolls back, but its events are folded into cached states: drop them all."""
+        try:
+            yield
+        except BaseException:
+            self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+            raise
 
     def _committed(self) -> None:
         if self.on_commit is not None:
@@ -83,10 +105,16 @@ class LiveService:
                 rows.append(item)
             else:
                 rows.append(self._lead_mapper.read({column_key(k): (k, v) for k, v in item.items()}, index, item))
-        with self.lock:
-            scorer = Scorer(self.store, self.models, capacity=0)
+        with self.lock, self._resetting_on_failure():
             report = ingest_leads(
-                self.store, scorer, rows, as_of=now, now=now, source="api", batch_size=len(rows) or 1, keep_run=False
+                self.store,
+                self.scorer,
+                rows,
+                as_of=now,
+                now=now,
+                source="api",
+                batch_size=len(rows) or 1,
+                keep_run=False,
             )
         self._committed()
         return BatchOutcome.of(report)

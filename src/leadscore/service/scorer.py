@@ -27,8 +27,14 @@ class Scorer:
     memory stays bounded however many events go through (about 550 bytes an occurrence, measured).
     """
 
-    def __init__(self, store: Store, models: Sequence[LoadedModel], capacity: int = 2_000_000) -> None:
+    def __init__(
+        self, store: Store, models: Sequence[LoadedModel], capacity: int = 2_000_000, *, shared: bool = False
+    ) -> None:
         self.store = store
+        #: Other processes write to the same store (the server): a cached state is used only if the lead's
+        #: stored events and fields are what it was built from, checked under the lead's lock.
+        self.shared = shared
+        self.versions: dict[int, tuple[int, int]] = {}
         self.models = list(models)
         self.capacity = capacity
         self.held = 0
@@ -50,6 +56,7 @@ class Scorer:
         if not touched:
             return WriteResult(0, 0)
         as_of_us = to_micros(as_of)
+        versions = self._check_versions(touched, new_events, lead_updates) if self.shared else {}
         updated = self.store.load_leads(lead_updates) if lead_updates else {}
         changed = stage_changes = 0
         cold = sorted({seq for key, cache in self.states.items() for seq in touched if seq not in cache})
@@ -57,7 +64,7 @@ class Scorer:
         missing = [seq for seq in cold if seq not in leads]
         if missing:
             leads.update(self.store.load_leads(missing))
-        history = self.store.load_events(cold) if cold else {}
+        history = self.store.load_events(cold, {seq: leads[seq].id for seq in cold}) if cold else {}
         for loaded in self.models:
             key = loaded.model.key
             cache, sizes = self.states[key], self.sizes[key]
@@ -86,12 +93,39 @@ class Scorer:
             while self.held > self.capacity and len(cache) > len(touched):
                 evicted, _ = cache.popitem(last=False)
                 self.held -= sizes.pop(evicted, 0)
+                self.versions.pop(evicted, None)
             result = self.store.write_score_rows(items, now_us)
             enqueue(self.store, result.changes, now_us)  # in the caller's transaction, with the scores
             changed += result.changed
             stage_changes += result.stage_changes
             self.pending_accounts.update(accounts)
+        self.versions.update(versions)
         return WriteResult(changed, stage_changes)
+
+    def _check_versions(
+        self, touched: Sequence[int], new_events: dict[int, list[Event]], lead_updates: Sequence[int]
+    ) -> dict[int, tuple[int, int]]:
+        """Drops the cached states that another process has made stale; returns every touched lead's version.
+
+        Runs after the leads are locked and this transaction's events are stored: a state is current when
+        the stored events are those it has seen plus this transaction's, and the fields are unchanged (or
+        are being reloaded anyway).
+        """
+        versions = self.store.lead_versions(touched)
+        updates = set(lead_updates)
+        for seq in touched:
+            seen = self.versions.get(seq)
+            count, updated_at = versions[seq]
+            stale = seen is None or count != seen[0] + len(new_events.get(seq, ()))
+            if stale or (seen is not None and updated_at != seen[1] and seq not in updates):
+                self.forget(seq)  # rebuilt from the store below (with no version, a state may be partial)
+        return versions
+
+    def forget(self, seq: int) -> None:
+        for key, cache in self.states.items():
+            if cache.pop(seq, None) is not None:
+                self.held -= self.sizes[key].pop(seq, 0)
+        self.versions.pop(seq, None)
 
     def flush_accounts(self, as_of: datetime) -> int:
         """Rolls up every account touched since the last flush, under every model."""

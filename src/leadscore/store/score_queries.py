@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,20 @@ SORTS = {"score": "s.total_cents", "changed": "s.updated_at"}
 class ScoreQueries:
     db: Any
     _mark: str
+
+    def lead_versions(self, seqs: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(stored events, fields last updated µs) per lead: what a cached lead state must match to be current."""
+        m = self._mark
+        out: dict[int, tuple[int, int]] = {}
+        for start in range(0, len(seqs), 900):
+            chunk = list(seqs[start : start + 900])
+            rows = self.db.execute(
+                "SELECT l.seq, l.updated_at, (SELECT count(*) FROM events e WHERE e.lead_seq = l.seq) FROM leads l "
+                f"WHERE l.seq IN ({','.join([m] * len(chunk))})",
+                chunk,
+            ).fetchall()
+            out.update({int(r[0]): (int(r[2]), int(r[1])) for r in rows})
+        return out
 
     def list_scores(
         self, where: ScoreFilter, *, sort: str = "score", after: tuple[int, int] | None = None, limit: int = 50

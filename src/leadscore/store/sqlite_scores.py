@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -42,9 +42,10 @@ class ScoreReads(Connected):
         accounts = self.load_accounts(sorted({r[3] for r in rows if r[3]}))
         return {r[0]: lead_from_row(r[1:], accounts) for r in rows}
 
-    def load_events(self, seqs: Sequence[int]) -> dict[int, list[Event]]:
+    def load_events(self, seqs: Sequence[int], lead_ids: Mapping[int, str] | None = None) -> dict[int, list[Event]]:
+        """Each lead's events in time order; ``lead_ids`` spares reading the leads when the caller has them."""
         out: dict[int, list[Event]] = {seq: [] for seq in seqs}
-        ids = {seq: lead.id for seq, lead in self.load_leads(seqs).items()}
+        ids = lead_ids if lead_ids is not None else {seq: lead.id for seq, lead in self.load_leads(seqs).items()}
         for chunk in chunks(list(seqs)):
             for seq, event_id, kind, at, props in self.db.execute(
                 "SELECT lead_seq, id, type, occurred_at, properties FROM events "
@@ -164,9 +165,10 @@ class ScoreReads(Connected):
         out: dict[str, list[int]] = {a: [] for a in account_ids}
         for chunk in chunks(list(account_ids)):
             for account_id, total in self.db.execute(
-                "SELECT l.account_id, s.total_cents FROM scores s JOIN leads l ON l.seq = s.lead_seq "
-                f"WHERE s.model=? AND l.account_id IN ({marks(len(chunk))})",
-                (model, *chunk),
+                # CROSS JOIN keeps SQLite on the leads' account index: a few leads, not every score of the model.
+                "SELECT l.account_id, s.total_cents FROM leads l CROSS JOIN scores s "
+                f"WHERE l.account_id IN ({marks(len(chunk))}) AND s.model=? AND s.lead_seq = l.seq",
+                (*chunk, model),
             ):
                 out[account_id].append(total)
         return out

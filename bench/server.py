@@ -1,0 +1,296 @@
+"""Load benchmark of the HTTP API: a loopback load generator against the real ``leadscore serve`` process,
+on SQLite (1 worker) and on PostgreSQL (2 workers).
+
+For each backend, in one run, on a fresh database with the sample leads loaded through the API:
+
+- single events at a fixed offered load (open loop: latency counts from when each request was due, so a
+  slow server cannot hide its queue), p50 and p99, against the same load on ``/healthz`` (the HTTP floor);
+- batches of events, closed loop with a few connections: events/s, against the same batches handed to
+  the service layer in one process with no HTTP (``LiveService.ingest_events``);
+- the time from sending an event to receiving the webhook it causes, on a local receiver.
+
+    python bench/server.py                       # both backends
+    python bench/server.py --backend sqlite --rate 500 --seconds 10
+
+The load generator runs on the same 2 cores as the server, so every figure includes its cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "api"))  # the test suite's real-server helper
+
+from server_process import Server  # noqa: E402
+
+from leadscore.sample import sample_events, sample_leads  # noqa: E402
+
+
+class Connection:
+    """A keep-alive HTTP/1.1 connection: the least client code between the generator and the server."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.port = port
+        self.key = key
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        await self.writer.drain()
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+
+def _event_objects(people: list[Any], count: int, seed: int, now: datetime) -> list[bytes]:
+    stream = sample_events(people, count, seed=seed, start=now - timedelta(days=30), end=now)
+    out = []
+    for record in stream:
+        obj = {"id": f"{record.id}-{uuid.uuid4().hex[:6]}", "type": record.type,
+               "occurred_at": record.occurred_at.isoformat(), "properties": record.properties}  # fmt: skip
+        if record.lead_id:
+            obj["lead_id"] = record.lead_id
+        if record.email:
+            obj["email"] = record.email
+        out.append(json.dumps(obj).encode())
+    return out
+
+
+async def open_loop(port: int, key: str, path: str, bodies: list[bytes], rate: float, pool: int) -> dict[str, float]:
+    """Sends ``bodies`` at ``rate`` per second whatever the replies; latency from each request's due time."""
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(pool):
+        idle.put_nowait(Connection(port, key))
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+
+    async def one(due: float, body: bytes) -> None:
+        nonlocal errors
+        connection = await idle.get()
+        try:
+            status, _ = await connection.request("POST" if body else "GET", path, body)
+            if status >= 300:
+                errors += 1
+        finally:
+            idle.put_nowait(connection)
+        latencies.append(time.perf_counter() - due)
+
+    tasks = []
+    for number, body in enumerate(bodies):
+        due = start + number / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(due, body)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    cuts = statistics.quantiles(latencies, n=100)
+    return {"requests_per_s": len(bodies) / elapsed, "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000,
+            "errors": float(errors)}  # fmt: skip
+
+
+async def closed_loop(port: int, key: str, batches: list[bytes], connections: int) -> float:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for batch in batches:
+        queue.put_nowait(batch)
+
+    async def worker() -> None:
+        connection = Connection(port, key)
+        while not queue.empty():
+            status, body = await connection.request("POST", "/v1/events", queue.get_nowait())
+            if status != 200:
+                raise RuntimeError(f"batch refused: {status} {body[:200]!r}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return time.perf_counter() - start
+
+
+class Hooks:
+    """A webhook receiver that notes when each event's delivery arrived (by the event id in ``cause``)."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                owner.arrived.setdefault(body["cause"].removeprefix("event:"), time.perf_counter())
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+def _cli(project: Path, *args: str) -> str:
+    import subprocess
+
+    command = [sys.executable, "-c", "from leadscore.cli.main import app; app()", "-p", str(project), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
+    from leadscore.service.project import write_project
+
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    write_project(folder, database=url)
+    key = _cli(folder, "keys", "create", "--name", "bench", "--scope", "admin")
+    server = Server(folder, workers=args.workers if name == "postgresql" else 1).start()
+    now = datetime.now(UTC)
+    try:
+        people = list(sample_leads(args.leads, seed=1, start=now - timedelta(days=60), end=now))
+        leads = [{"id": p.id, "email": p.email, **{k: v for k, v in p.fields.items() if v is not None}}
+                 for p in people]  # fmt: skip
+        for start in range(0, len(leads), 1000):
+            status, _ = server.request("POST", "/v1/leads", leads[start : start + 1000], key)
+            assert status == 200
+        result: dict[str, Any] = {"backend": name, "workers": server.workers}
+
+        singles = _event_objects(people, int(args.rate * args.seconds), 2, now)
+        result["healthz"] = asyncio.run(
+            open_loop(server.port, key, "/healthz", [b""] * len(singles), args.rate, args.pool)
+        )
+        result["single"] = asyncio.run(open_loop(server.port, key, "/v1/events", singles, args.rate, args.pool))
+
+        events = _event_objects(people, args.batch_events, 3, now)
+        batches = [b"[" + b",".join(events[i : i + args.batch]) + b"]" for i in range(0, len(events), args.batch)]
+        seconds = asyncio.run(closed_loop(server.port, key, batches, args.connections))
+        result["batch"] = {"events_per_s": len(events) / seconds, "batch": args.batch, "events": len(events)}
+        result["batch_baseline"] = _in_process(folder, url, _event_objects(people, args.batch_events, 4, now), args)
+
+        hooks = Hooks()
+        status, _ = server.request("POST", "/v1/webhooks", {"url": hooks.url, "events": ["score_changed"]}, key)
+        assert status == 201
+        result["webhook"] = asyncio.run(_webhook_latency(server.port, key, people, hooks, args, now))
+    finally:
+        server.stop()
+    return result
+
+
+def _in_process(folder: Path, url: str, events: list[bytes], args: argparse.Namespace) -> dict[str, float]:
+    """The same batches through ``LiveService`` in this process: the cost of ingest without HTTP."""
+    from leadscore.service.live import LiveService
+    from leadscore.service.project import load_project
+    from leadscore.store.url import open_store
+
+    project = load_project(folder)
+    service = LiveService(open_store(url, base=folder), project.models)
+    items = [json.loads(e) for e in events]
+    start = time.perf_counter()
+    for i in range(0, len(items), args.batch):
+        service.ingest_events(items[i : i + args.batch], datetime.now(UTC))
+    seconds = time.perf_counter() - start
+    service.store.close()
+    return {"events_per_s": len(items) / seconds}
+
+
+async def _webhook_latency(
+    port: int, key: str, people: list[Any], hooks: Hooks, args: argparse.Namespace, now: datetime
+) -> dict[str, float]:
+    connection = Connection(port, key)
+    sent: dict[str, float] = {}
+    rng = random.Random(5)
+    for number in range(args.webhook_events):
+        lead = rng.choice(people)
+        event_id = f"wh-{number}-{uuid.uuid4().hex[:6]}"
+        body = {"id": event_id, "lead_id": lead.id, "type": "form_submit", "form": "demo",
+                "occurred_at": (now - timedelta(minutes=number)).isoformat()}  # fmt: skip
+        sent[event_id] = time.perf_counter()
+        await connection.request("POST", "/v1/events", json.dumps(body).encode())
+        await asyncio.sleep(1 / args.webhook_rate)
+    deadline = time.perf_counter() + 30
+    while len(hooks.arrived.keys() & sent.keys()) < len(sent) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    delays = [hooks.arrived[i] - sent[i] for i in sent if i in hooks.arrived]
+    cuts = statistics.quantiles(delays, n=100)
+    return {"p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000, "received": float(len(delays)),
+            "sent": float(len(sent))}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--postgres", default=os.environ.get("LEADSCORE_TEST_POSTGRES_URL",
+                                                             "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
+    parser.add_argument("--leads", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=500.0, help="offered single-event load, requests/s")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--pool", type=int, default=64, help="connections for the open-loop load")
+    parser.add_argument("--batch", type=int, default=1000, help="events per batch request")
+    parser.add_argument("--batch-events", type=int, default=100_000)
+    parser.add_argument("--connections", type=int, default=4, help="concurrent batch requests")
+    parser.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
+    parser.add_argument("--webhook-events", type=int, default=300)
+    parser.add_argument("--webhook-rate", type=float, default=50.0)
+    args = parser.parse_args()
+    results = []
+    if args.backend in ("sqlite", "both"):
+        results.append(run_backend("sqlite", "sqlite:///leadscore.db", args))
+    if args.backend in ("postgresql", "both"):
+        import psycopg
+
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(args.postgres, autocommit=True) as admin:
+            admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            url = f"{args.postgres}{'&' if '?' in args.postgres else '?'}options=-csearch_path%3D{schema}"
+            results.append(run_backend("postgresql", url, args))
+        finally:
+            with psycopg.connect(args.postgres, autocommit=True) as admin:
+                admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    for r in results:
+        print(json.dumps(r))
+    print(f"\nleadscore server benchmark ({sys.version.split()[0]}), {args.leads:,} leads")
+    print(f"{'backend':<11}{'phase':<34}{'rate':>14}{'baseline':>14}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}")
+    for r in results:
+        label = f"{r['backend']} ×{r['workers']}"
+        s, h = r["single"], r["healthz"]
+        print(f"{label:<11}{'single events at ' + str(int(args.rate)) + '/s':<34}{s['requests_per_s']:>12,.0f}/s"
+              f"{h['requests_per_s']:>12,.0f}/s{'':>8}{s['p50_ms']:>9.1f}{s['p99_ms']:>9.1f}")  # fmt: skip
+        print(f"{'':<11}{'  /healthz at the same load':<34}{'':>14}{'':>14}{'':>8}{h['p50_ms']:>9.1f}{h['p99_ms']:>9.1f}")
+        b, base = r["batch"]["events_per_s"], r["batch_baseline"]["events_per_s"]
+        print(f"{'':<11}{'batches of ' + str(args.batch) + ' events':<34}{b:>12,.0f}/s{base:>12,.0f}/s{b / base:>8.2f}")
+        w = r["webhook"]
+        print(f"{'':<11}{'event to webhook':<34}{w['received']:>10,.0f} of {w['sent']:,.0f}{'':>8}{'':>8}"
+              f"{w['p50_ms']:>9.1f}{w['p99_ms']:>9.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
