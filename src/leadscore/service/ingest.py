@@ -103,6 +103,8 @@ def ingest_events(
                 new_events.setdefault(seq, []).append(event)
                 causes.setdefault(seq, []).append(record.id)
             report.count(scorer.apply(new_events, [], as_of, {s: _cause(ids) for s, ids in causes.items()}, now_us))
+            if not keep_run:
+                scorer.flush_accounts(as_of)  # one transaction (and one commit to wait for) per request
         if progress is not None:
             progress(len(batch))
     return _finish(store, scorer, report, as_of, started, now_us, keep_run)
@@ -136,6 +138,8 @@ def ingest_leads(
             report.loaded += created
             report.updated += updated
             report.count(scorer.apply({}, sorted(set(seqs)), as_of, dict.fromkeys(seqs, f"lead:{source}"), now_us))
+            if not keep_run:
+                scorer.flush_accounts(as_of)
         if progress is not None:
             progress(len(batch))
     return _finish(store, scorer, report, as_of, now_us, now_us, keep_run)
@@ -160,7 +164,8 @@ def _finish(
 ) -> IngestReport:
     """Rolls up the accounts the run touched and records the run, with its rejects, in the store.
 
-    Without ``keep_run`` (an API request) a run is recorded only when it has rejects to keep.
+    Without ``keep_run`` (an API request) accounts were rolled up in each batch's transaction, and a run is
+    recorded only when it has rejects to keep.
     """
     summary = RunSummary(
         report.kind,
@@ -173,8 +178,9 @@ def _finish(
         started,
         finished,
     )
-    with store.transaction():
-        scorer.flush_accounts(as_of)
-        if keep_run or report.rejects:
-            store.record_run(summary, report.rejects)
+    if keep_run or report.rejects or scorer.pending_accounts:
+        with store.transaction():
+            scorer.flush_accounts(as_of)
+            if keep_run or report.rejects:
+                store.record_run(summary, report.rejects)
     return report
