@@ -143,3 +143,13 @@ def test_health_and_readiness(api: Api) -> None:
     client, _ = api
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_nul_characters_are_refused_not_stored(api: Api) -> None:
+    # No database stores NUL; PostgreSQL refuses it outright. Each place it can come in gets a 4xx.
+    client, headers = api
+    reply = client.post("/v1/events", json=[_demo(), {**_demo("e2"), "properties": {"u\x00": "x"}}], headers=headers)
+    assert (reply.status_code, reply.json()["errors"][0]["field"]) == (200, "properties.u\\u0000")
+    assert client.post("/v1/identify", json={"userId": "\x00"}, headers=headers).status_code == 422
+    assert client.get("/v1/leads/a%00b", headers=headers).status_code == 400
+    assert client.get("/v1/leads?tier=%00", headers=headers).status_code == 400

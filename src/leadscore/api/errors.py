@@ -44,6 +44,14 @@ def install(app: FastAPI) -> None:
         ]
         return JSONResponse(error_body("invalid_request", "the request does not match the API", details), 422)
 
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next: Any) -> Any:
+        # No database stores a NUL character: refuse one in the path or the query before anything runs.
+        raw = request.url.path + "?" + request.url.query
+        if "\x00" in raw or "%00" in raw:
+            return JSONResponse(error_body("invalid_request", "expected a URL without NUL characters"), 400)
+        return await call_next(request)
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

@@ -127,6 +127,11 @@ def _prepared(items: Sequence[Any], prepare: Prepare | None) -> list[dict[str, A
         if not isinstance(item, dict):
             out.append(Reject("request", index, f"expected a JSON object, got {_json_type(item)}"))
             continue
+        where = _nul_at(item)
+        if where is not None:
+            field = where.replace("\x00", "\\u0000") or None  # shown, and stored, without the NUL itself
+            out.append(Reject("request", index, "expected text without NUL characters", field=field))
+            continue
         if prepare is None:
             out.append(item)
             continue
@@ -135,6 +140,26 @@ def _prepared(items: Sequence[Any], prepare: Prepare | None) -> list[dict[str, A
         except SegmentError as exc:
             out.append(Reject("request", index, exc.reason, field=exc.field, raw=item))
     return out
+
+
+def _nul_at(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first key or text holding a NUL character (no database stores one), or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return here
+            found = _nul_at(inner, here)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for number, inner in enumerate(value):
+            found = _nul_at(inner, f"{path}[{number}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _json_type(value: Any) -> str:

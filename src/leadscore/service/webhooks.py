@@ -43,6 +43,8 @@ class WebhookError(ValueError):
 
 def subscribe(store: Store, url: str, events: Sequence[str], min_delta: float | None, now_us: int) -> Subscription:
     """Stores a subscription with a new secret; the secret is returned once, for the receiver to verify."""
+    if "\x00" in url:
+        raise WebhookError("expected a URL without NUL characters")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise WebhookError(f"expected an http:// or https:// URL, got {url!r}")

@@ -19,6 +19,11 @@ from leadscore.store.common import account_of
 from leadscore.store.protocol import RunSummary
 
 
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL: a reject that quotes one keeps it escaped, as JSON writes it."""
+    return value.replace("\x00", "\\u0000") if value is not None else None
+
+
 class PostgresConnected:
     url: str
     db: psycopg.Connection[Any]
@@ -210,6 +215,9 @@ class PostgresIngestWrites(PostgresConnected):
         with self.db.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO rejects(run_id, source, line, field, reason, raw) VALUES (%s,%s,%s,%s,%s,%s)",
-                [(run_id, r.source, r.line, r.field, r.reason, json.dumps(r.raw, default=str)) for r in rejects],
+                [
+                    (run_id, _text(r.source), r.line, _text(r.field), _text(r.reason), json.dumps(r.raw, default=str))
+                    for r in rejects
+                ],
             )
         return run_id
