@@ -9,8 +9,7 @@ what applying their requests one after the other gives.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -70,32 +69,7 @@ class LiveService:
         rows: list[EventRecord | Reject] = []
         for index, item in enumerate(_prepared(items, prepare)):
             rows.append(item if isinstance(item, Reject) else read_event_object(item, index, "request"))
-        with self.lock, self._resetting_on_failure():
-            report = ingest_events(
-                self.store,
-                self.scorer,
-                rows,
-                as_of=now,
-                now=now,
-                source="api",
-                batch_size=len(rows) or 1,
-                keep_run=False,
-            )
-        self._committed()
-        return BatchOutcome.of(report)
-
-    @contextmanager
-    def _resetting_on_failure(self) -> Iterator[None]:
-        """A failed request rolls back, but its events are folded into cached states: drop them all."""
-        try:
-            yield
-        except BaseException:
-            self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
-            raise
-
-    def _committed(self) -> None:
-        if self.on_commit is not None:
-            self.on_commit()
+        return self._ingest(ingest_events, rows, now)
 
     def upsert_leads(self, items: Sequence[Any], now: datetime, prepare: Prepare | None = None) -> BatchOutcome:
         """Upserts the valid leads (by id, else email) and rescores them at ``now``."""
@@ -105,18 +79,30 @@ class LiveService:
                 rows.append(item)
             else:
                 rows.append(self._lead_mapper.read({column_key(k): (k, v) for k, v in item.items()}, index, item))
-        with self.lock, self._resetting_on_failure():
-            report = ingest_leads(
-                self.store,
-                self.scorer,
-                rows,
-                as_of=now,
-                now=now,
-                source="api",
-                batch_size=len(rows) or 1,
-                keep_run=False,
-            )
-        self._committed()
+        return self._ingest(ingest_leads, rows, now)
+
+    def _ingest(self, load: Callable[..., IngestReport], rows: Sequence[Any], now: datetime) -> BatchOutcome:
+        """One request: one transaction under the process's lock; the webhook sender is woken after commit.
+
+        A failed request rolls back, but its events are already folded into cached states: drop them all.
+        """
+        with self.lock:
+            try:
+                report = load(
+                    self.store,
+                    self.scorer,
+                    rows,
+                    as_of=now,
+                    now=now,
+                    source="api",
+                    batch_size=len(rows) or 1,
+                    keep_run=False,
+                )
+            except BaseException:
+                self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+                raise
+        if self.on_commit is not None:
+            self.on_commit()
         return BatchOutcome.of(report)
 
 

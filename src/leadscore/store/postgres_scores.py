@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 
 import orjson
 import psycopg
@@ -11,9 +10,9 @@ import psycopg
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros
 from leadscore.store.codec import ScoreRow, contributions_json, encode_score
-from leadscore.store.common import SCORE_COLUMNS, TABLES, lead_from_row, plan_score_writes, stored_score
+from leadscore.store.common import TABLES, lead_from_row, plan_score_writes
 from leadscore.store.postgres_ingest import PostgresConnected
-from leadscore.store.protocol import EventRow, StoredScore, WriteResult
+from leadscore.store.protocol import EventRow, WriteResult
 
 _LEAD_COLUMNS = "seq, id, email, account_id, created_at, fields::text"
 
@@ -183,65 +182,3 @@ class PostgresScoreReads(PostgresConnected):
                     for s in scores
                 ],
             )
-
-    def find_lead(self, ref: str) -> int | None:
-        row = self.db.execute(
-            "SELECT seq FROM leads WHERE id=%s OR email=%s ORDER BY (id=%s) DESC, seq LIMIT 1",
-            (ref, ref.lower(), ref),
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def scores_for_lead(self, seq: int) -> list[StoredScore]:
-        rows = self.db.execute(
-            f"SELECT {SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
-            "WHERE s.lead_seq=%s ORDER BY s.model",
-            (seq,),
-        )
-        return [stored_score(r) for r in rows]
-
-    def score_history(self, seq: int, limit: int = 50) -> list[dict[str, Any]]:
-        cursor = self.db.execute(
-            "SELECT model, as_of, fit_cents, engagement_cents, total_cents, tier, stage, cause, recorded_at "
-            "FROM score_history WHERE lead_seq=%s ORDER BY id DESC LIMIT %s",
-            (seq, limit),
-        )
-        names = [d.name for d in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
-
-    def stage_transitions(self, seq: int) -> list[dict[str, Any]]:
-        cursor = self.db.execute(
-            "SELECT model, from_stage, to_stage, at, reason, cause FROM stage_transitions WHERE lead_seq=%s "
-            "ORDER BY id",
-            (seq,),
-        )
-        names = [d.name for d in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor]
-
-    def top(
-        self,
-        model: str,
-        *,
-        tier: str | None = None,
-        stage: str | None = None,
-        grade: str | None = None,
-        limit: int = 20,
-    ) -> list[StoredScore]:
-        sql = f"SELECT {SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq WHERE s.model=%s"
-        params: list[Any] = [model]
-        for column, value in (("tier", tier), ("stage", stage), ("grade", grade)):
-            if value is not None:
-                sql += f" AND s.{column}=%s"
-                params.append(value)
-        sql += " ORDER BY s.total_cents DESC, l.id LIMIT %s"
-        params.append(limit)
-        return [stored_score(r) for r in self.db.execute(sql, params)]
-
-    def iter_scores(self, models: Sequence[str]) -> Iterator[StoredScore]:
-        for model in models:
-            rows = self.db.execute(
-                f"SELECT {SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
-                "WHERE s.model=%s ORDER BY l.seq",
-                (model,),
-            ).fetchall()
-            for row in rows:
-                yield stored_score(row)

@@ -1,8 +1,8 @@
-"""Filtered, paginated lists of current scores, for the API: the same SQL on both backends."""
+"""Reading current scores, their history and stage transitions: the same SQL on both backends."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,73 @@ SORTS = {"score": "s.total_cents", "changed": "s.updated_at"}
 class ScoreQueries:
     db: Any
     _mark: str
+
+    def find_lead(self, ref: str) -> int | None:
+        """A lead by id, else by email (an id wins; the first lead with the email)."""
+        m = self._mark
+        row = self.db.execute(
+            f"SELECT seq FROM leads WHERE id={m} OR email={m} ORDER BY (id={m}) DESC, seq LIMIT 1",
+            (ref, ref.lower(), ref),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def scores_for_lead(self, seq: int) -> list[StoredScore]:
+        rows = self.db.execute(
+            f"SELECT {SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+            f"WHERE s.lead_seq={self._mark} ORDER BY s.model",
+            (seq,),
+        )
+        return [stored_score(r) for r in rows]
+
+    def score_history(self, seq: int, limit: int = 50) -> list[dict[str, Any]]:
+        m = self._mark
+        return self._dicts(
+            "SELECT model, as_of, fit_cents, engagement_cents, total_cents, tier, stage, cause, recorded_at "
+            f"FROM score_history WHERE lead_seq={m} ORDER BY id DESC LIMIT {m}",
+            (seq, limit),
+        )
+
+    def stage_transitions(self, seq: int) -> list[dict[str, Any]]:
+        return self._dicts(
+            "SELECT model, from_stage, to_stage, at, reason, cause FROM stage_transitions "
+            f"WHERE lead_seq={self._mark} ORDER BY id",
+            (seq,),
+        )
+
+    def _dicts(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        cursor = self.db.execute(sql, params)
+        names = [d[0] for d in cursor.description or []]  # both drivers' columns index like DB-API tuples
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def top(
+        self,
+        model: str,
+        *,
+        tier: str | None = None,
+        stage: str | None = None,
+        grade: str | None = None,
+        limit: int = 20,
+    ) -> list[StoredScore]:
+        m = self._mark
+        sql = f"SELECT {SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq WHERE s.model={m}"
+        params: list[Any] = [model]
+        for column, value in (("tier", tier), ("stage", stage), ("grade", grade)):
+            if value is not None:
+                sql += f" AND s.{column}={m}"
+                params.append(value)
+        sql += f" ORDER BY s.total_cents DESC, l.id LIMIT {m}"
+        params.append(limit)
+        return [stored_score(r) for r in self.db.execute(sql, params).fetchall()]
+
+    def iter_scores(self, models: Sequence[str]) -> Iterator[StoredScore]:
+        for model in models:
+            cursor = self.db.execute(
+                f"SELECT {SCORE_COLUMNS} FROM scores s JOIN leads l ON l.seq = s.lead_seq "
+                f"WHERE s.model={self._mark} ORDER BY l.seq",
+                (model,),
+            )
+            for row in cursor:
+                yield stored_score(row)
 
     def lead_versions(self, seqs: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(stored events, fields last updated µs) per lead: what a cached lead state must match to be current."""
