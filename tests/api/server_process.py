@@ -22,8 +22,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, project: Path, port: int | None = None, workers: int = 1) -> None:
+    def __init__(self, project: Path, port: int | None = None, workers: int = 1, log_level: str = "warning") -> None:
         self.project = project
+        self.log_level = log_level
         self.port = port or free_port()
         self.workers = workers
         self.process: subprocess.Popen[bytes] | None = None
@@ -37,7 +38,7 @@ class Server:
         args = ["-p", str(self.project), "serve", "--port", str(self.port), "--workers", str(self.workers)]
         with (self.project / "server.log").open("ab") as log:  # the child keeps its own copy of the handle
             self.process = subprocess.Popen(
-                [*command, *args, "--log-level", "warning"], stdout=log, stderr=log, env=dict(os.environ)
+                [*command, *args, "--log-level", self.log_level], stdout=log, stderr=log, env=dict(os.environ)
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

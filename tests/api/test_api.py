@@ -153,3 +153,23 @@ def test_nul_characters_are_refused_not_stored(api: Api) -> None:
     assert client.post("/v1/identify", json={"userId": "\x00"}, headers=headers).status_code == 422
     assert client.get("/v1/leads/a%00b", headers=headers).status_code == 400
     assert client.get("/v1/leads?tier=%00", headers=headers).status_code == 400
+
+
+def _metric(text: str, line_start: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start))
+
+
+def test_metrics_count_ingest_latency_and_the_webhook_backlog(api: Api) -> None:
+    client, headers = api
+    before = client.get("/metrics").text
+    client.post("/v1/events", json=[_demo("m1"), _demo("m1"), {"type": "x"}], headers=headers)
+    after = client.get("/metrics").text
+    accepted = 'leadscore_ingested_total{endpoint="events",outcome="accepted"}'
+    duplicate = 'leadscore_ingested_total{endpoint="events",outcome="duplicate"}'
+    rejected = 'leadscore_ingested_total{endpoint="events",outcome="rejected"}'
+    assert _metric(after, accepted) - _metric(before, accepted) == 1
+    assert _metric(after, duplicate) - _metric(before, duplicate) == 1
+    assert _metric(after, rejected) - _metric(before, rejected) == 1
+    count = 'leadscore_request_seconds_count{method="POST",route="/v1/events",status="200"}'
+    assert _metric(after, count) - _metric(before, count) == 1
+    assert 'leadscore_webhook_deliveries{status="pending"} 0' in after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -28,7 +29,7 @@ def _cli(project: Path, *args: str) -> str:
 
 @pytest.fixture
 def server(project: Project) -> Iterator[Server]:
-    running = Server(project.root).start()
+    running = Server(project.root, log_level="info").start()
     yield running
     running.stop()
 
@@ -49,6 +50,12 @@ def test_events_that_make_a_lead_hot_show_at_once(project: Project, server: Serv
     assert hot["scores"][0]["tier"] == "hot"
     assert hot["history"][0]["cause"] == "events:d1,p1"
     assert server.request("GET", "/v1/leads/L1")[0] == 401
+    server.stop()
+    # Structured logs: every line the server wrote is one JSON object.
+    lines = (project.root / "server.log").read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert all({"time", "level", "logger", "message"} <= set(e) for e in entries)
+    assert any(e["logger"] == "uvicorn.access" and "/v1/events" in e["message"] for e in entries)
 
 
 def _subscribe(server: Server, admin: str, url: str) -> str:

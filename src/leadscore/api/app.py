@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from leadscore.api import errors, webhooks
+from leadscore.api import errors, observability, webhooks
 from leadscore.api.auth import RateLimiter, requires
 from leadscore.api.errors import ApiError
 from leadscore.api.render import history_out, score_out, transitions_out
@@ -68,6 +68,7 @@ def create_app(
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["*"], allow_headers=["*"])
     errors.install(app)
+    observability.install(app, service)
     app.include_router(webhooks.router)
 
     @app.get("/healthz", tags=["operations"])
@@ -96,7 +97,7 @@ def create_app(
         stored and scored; a re-sent id is counted as a duplicate and changes nothing."""
         items, single = await _items(request, config)
         outcome = await run_in_threadpool(service.ingest_events, items, datetime.now(UTC))
-        return _reply(outcome, len(items), single)
+        return _reply(outcome, len(items), single, "events")
 
     @app.post(
         "/v1/leads",
@@ -109,7 +110,7 @@ def create_app(
         """Upserts one lead or a JSON array of leads, by id, else email, and rescores them."""
         items, single = await _items(request, config)
         outcome = await run_in_threadpool(service.upsert_leads, items, datetime.now(UTC))
-        return _reply(outcome, len(items), single)
+        return _reply(outcome, len(items), single, "leads")
 
     @app.post(
         "/v1/track",
@@ -122,7 +123,7 @@ def create_app(
         """Segment ``track`` calls as they are (one, an array, or ``{"batch": [...]}``), stored as events."""
         items, single = await _items(request, config, batch_key="batch")
         outcome = await run_in_threadpool(service.ingest_events, items, datetime.now(UTC), track_event)
-        return _reply(outcome, len(items), single)
+        return _reply(outcome, len(items), single, "track")
 
     @app.post(
         "/v1/identify",
@@ -135,7 +136,7 @@ def create_app(
         """Segment ``identify`` calls as they are: the user becomes a lead, its traits lead fields."""
         items, single = await _items(request, config, batch_key="batch")
         outcome = await run_in_threadpool(service.upsert_leads, items, datetime.now(UTC), identify_lead)
-        return _reply(outcome, len(items), single)
+        return _reply(outcome, len(items), single, "identify")
 
     @app.get("/v1/leads/{ref}", response_model=LeadDetail, tags=["read"])
     def get_lead(ref: str, key: ReadKey) -> Any:
@@ -224,7 +225,8 @@ async def _items(request: Request, config: ServerConfig, batch_key: str | None =
     raise ApiError(422, "invalid_request", "expected a JSON object or an array of objects")
 
 
-def _reply(outcome: BatchOutcome, count: int, single: bool) -> dict[str, Any]:
+def _reply(outcome: BatchOutcome, count: int, single: bool, endpoint: str) -> dict[str, Any]:
+    observability.count_ingest(endpoint, outcome.accepted, outcome.duplicates, len(outcome.errors))
     body = {
         "accepted": outcome.accepted,
         "duplicates": outcome.duplicates,

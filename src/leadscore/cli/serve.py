@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from leadscore.api.observability import log_config
 from leadscore.cli.context import console, opened, project_of, settings, user_errors
 from leadscore.engine.types import from_micros, to_micros
 from leadscore.service.keys import SCOPES, create_key
@@ -23,7 +25,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Server processes; share PostgreSQL for more than one.")] = 1,
-    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_format: Annotated[str, typer.Option(help="json (one object a line) or text.")] = "json",
 ) -> None:
     """Serve the HTTP API (ingest, scores, health) for the project's models on its database."""
     import uvicorn
@@ -37,6 +40,11 @@ def serve(
     os.environ["LEADSCORE_PROJECT"] = str(project.root.resolve())
     if chosen.database:
         os.environ["LEADSCORE_DATABASE"] = chosen.database
+    if log_format not in ("json", "text"):
+        raise ValueError(f"--log-format: expected json or text, got {log_format!r}")
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # The workers' metrics are summed at scrape time from files in one folder (prometheus_client's way).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="leadscore-metrics-")
     uvicorn.run(
         "leadscore.api.app:from_environment",
         factory=True,
@@ -44,6 +52,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        log_config=log_config(log_level) if log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
 
 

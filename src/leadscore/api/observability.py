@@ -1,0 +1,100 @@
+"""Prometheus ``/metrics`` and structured JSON logs for the server.
+
+Counters and the latency histogram are per process; with several workers, ``leadscore serve`` points
+``PROMETHEUS_MULTIPROC_DIR`` at a folder they share, so that one scrape sees them all. The webhook figures
+are read from the store at scrape time, so they cover every process and survive restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from leadscore.service.live import LiveService
+
+INGESTED = Counter("leadscore_ingested_total", "Items stored by ingest endpoints", ["endpoint", "outcome"])
+LATENCY = Histogram(
+    "leadscore_request_seconds",
+    "Time to answer a request",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def count_ingest(endpoint: str, accepted: int, duplicates: int, rejected: int) -> None:
+    for outcome, number in (("accepted", accepted), ("duplicate", duplicates), ("rejected", rejected)):
+        if number:
+            INGESTED.labels(endpoint, outcome).inc(number)
+
+
+def install(app: FastAPI, service: LiveService) -> None:
+    @app.middleware("http")
+    async def timed(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")  # the route's template: bounded label values
+        LATENCY.labels(request.method, path, str(response.status_code)).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text format: ingest counts, request latency, and the webhook outbox by status."""
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            body = generate_latest(registry)
+        else:
+            body = generate_latest()
+        counts = service.run(lambda store: store.outbox_counts())
+        lines = ["# HELP leadscore_webhook_deliveries Webhook deliveries by status (pending is the backlog)",
+                 "# TYPE leadscore_webhook_deliveries gauge"]  # fmt: skip
+        lines += [f'leadscore_webhook_deliveries{{status="{status}"}} {number}' for status, number in counts.items()]
+        return Response(body + ("\n".join(lines) + "\n").encode(), media_type=CONTENT_TYPE_LATEST)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC), level, logger, message, and any ``extra`` fields."""
+
+    _standard = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "color_message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update({k: v for k, v in vars(record).items() if k not in self._standard})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's ``log_config``: every logger (uvicorn's, the access log, leadscore's) as JSON on stderr."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "leadscore.api.observability.JsonFormatter"}},
+        "handlers": {"default": handler},
+        "loggers": {
+            name: {"handlers": ["default"], "level": level.upper(), "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "leadscore")
+        },
+    }
