@@ -89,9 +89,10 @@ CASES: list[tuple[str, Any, bool]] = [
 ]
 
 
-def _fit_of(condition: str, field: str, lead: Lead) -> Any:
+def fit_model(condition: str, field: str) -> Any:
+    """A model with one fit rule ``r`` worth 7 points: ``condition`` on ``field``."""
     body = condition if condition.startswith("{") else "{" + condition + "}"
-    model = model_of(
+    return model_of(
         f"""\
         lists:
           competitors: [rivalscore.io]
@@ -101,7 +102,10 @@ def _fit_of(condition: str, field: str, lead: Lead) -> Any:
             when: {{field: {field}, {body[1:-1]}}}
         """
     )
-    result = score(model, lead, [], T0)
+
+
+def _fit_of(condition: str, field: str, lead: Lead) -> Any:
+    result = score(fit_model(condition, field), lead, [], T0)
     assert_adds_up(result)
     return result
 

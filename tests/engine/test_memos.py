@@ -9,26 +9,12 @@ from typing import Any
 
 import pytest
 from engine_helpers import T0, model_of
-from test_fit_rules import CASES
+from test_fit_rules import CASES, fit_model
 
 from leadscore.engine import Lead, compile_model, predicates, score
 from leadscore.engine import compiled as compiled_module
 from leadscore.engine.scoring import occurrences_from_rows
 from leadscore.engine.types import to_micros
-
-
-def _fit_model(condition: str) -> Any:
-    body = condition if condition.startswith("{") else "{" + condition + "}"
-    return model_of(
-        f"""\
-        lists:
-          competitors: [rivalscore.io]
-        fit:
-          - name: r
-            points: 7
-            when: {{field: x, {body[1:-1]}}}
-        """
-    )
 
 
 @pytest.mark.parametrize("memo_size", [1, 2, 4096])
@@ -38,7 +24,7 @@ def test_a_compiled_fit_test_gives_each_value_its_own_answer(monkeypatch: pytest
     for condition, value, applies in CASES:
         by_condition.setdefault(condition, []).append((value, applies))
     for condition, cases in by_condition.items():
-        compiled = compile_model(_fit_model(condition))  # compiled once, then reused lead after lead
+        compiled = compile_model(fit_model(condition, "x"))  # compiled once, then reused lead after lead
         for _ in range(2):  # the second round answers from the memo (or after it was cleared)
             for value, applies in cases:
                 lead = Lead(id="L", fields={} if value is None else {"x": value})
