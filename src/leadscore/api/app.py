@@ -272,5 +272,5 @@ def from_environment() -> FastAPI:
     now_us = to_micros(datetime.now(UTC))
     for loaded in project.models:
         store.register_model(loaded.model.key, loaded.model.name, str(loaded.model.version), loaded.source, now_us)
-    worker = DeliveryWorker(lambda: open_store(project.database, base=project.root))
+    worker = DeliveryWorker(lambda: open_store(project.database, base=project.root), models=project.models)
     return create_app(LiveService(store, project.models), config, worker)

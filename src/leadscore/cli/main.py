@@ -30,6 +30,7 @@ app.add_typer(ingest_cmd.ingest_app, name="ingest")
 app.add_typer(ingest_cmd.import_app, name="import")
 app.command()(demo)
 app.command()(serve_cmd.serve)
+app.command(name="tick")(serve_cmd.tick_cmd)
 app.add_typer(serve_cmd.keys_app, name="keys")
 app.command(name="export")(export_cmd.export)
 

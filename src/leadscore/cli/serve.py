@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from leadscore.api.observability import log_config
-from leadscore.cli.context import console, opened, project_of, settings, user_errors
+from leadscore.cli.context import console, opened, parse_moment, project_of, settings, user_errors
 from leadscore.engine.types import from_micros, to_micros
 from leadscore.service.keys import SCOPES, create_key
 from leadscore.store.url import open_store
@@ -91,3 +91,20 @@ def revoke(ctx: typer.Context, key_id: Annotated[str, typer.Argument(help="The k
         if not store.revoke_api_key(key_id, to_micros(datetime.now(UTC))):
             raise ValueError(f"no active API key with id {key_id!r}")
     console.print(f"revoked {key_id}")
+
+
+@user_errors
+def tick_cmd(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="ISO-8601 moment to tick at (default: now).")] = None,
+) -> None:
+    """Re-score the leads whose decay or inactivity is due to change a label, and queue their webhooks."""
+    from leadscore.service.tick import tick
+
+    moment = parse_moment(as_of)
+    with opened(ctx) as (project, store):
+        report = tick(store, project.models, moment)
+    console.print(
+        f"ticked at {moment.isoformat()}: {report.checked} leads checked, {report.changed} scores changed, "
+        f"{report.stage_changes} stage changes"
+    )

@@ -175,4 +175,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id, attempt);
         """,
     ),
+    (
+        "0004_next_check",
+        """
+        ALTER TABLE scores ADD COLUMN next_check_at BIGINT;
+        CREATE INDEX scores_due ON scores(model, next_check_at);
+        """,
+    ),
 ]

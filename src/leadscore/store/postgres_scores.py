@@ -131,7 +131,8 @@ class PostgresScoreReads(PostgresConnected):
                 "engagement_cents=excluded.engagement_cents, total_cents=excluded.total_cents, tier=excluded.tier, "
                 "grade=excluded.grade, level=excluded.level, stage=excluded.stage, "
                 "stage_reason=excluded.stage_reason, contributions=excluded.contributions, "
-                "last_engagement_at=excluded.last_engagement_at, updated_at=excluded.updated_at",
+                "last_engagement_at=excluded.last_engagement_at, updated_at=excluded.updated_at, "
+                "next_check_at=NULL",  # the scheduler works out the new one (leadscore.service.tick)
                 upserts,
             )
             cursor.executemany(

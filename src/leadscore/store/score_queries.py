@@ -96,6 +96,28 @@ class ScoreQueries:
             for row in cursor:
                 yield stored_score(row)
 
+    def due_leads(self, model: str, now_us: int, limit: int) -> list[int]:
+        """Leads whose labels may have changed by ``now`` with no event, or whose next change is unknown."""
+        m = self._mark
+        rows = self.db.execute(
+            f"SELECT lead_seq FROM scores WHERE model={m} AND (next_check_at IS NULL OR next_check_at <= {m}) "
+            f"ORDER BY lead_seq LIMIT {m}",
+            (model, now_us, limit),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def set_next_checks(self, model: str, checks: Sequence[tuple[int, int]]) -> None:
+        """(lead seq, next check µs) per lead, after its score was written."""
+        m = self._mark
+        cursor = self.db.cursor()
+        try:
+            cursor.executemany(
+                f"UPDATE scores SET next_check_at={m} WHERE model={m} AND lead_seq={m}",
+                [(at, model, seq) for seq, at in checks],
+            )
+        finally:
+            cursor.close()
+
     def lead_versions(self, seqs: Sequence[int]) -> dict[int, tuple[int, int]]:
         """(stored events, fields last updated µs) per lead: what a cached lead state must match to be current."""
         m = self._mark

@@ -147,7 +147,13 @@ class ScoreReads(Connected):
             ):
                 previous[seq] = (total, tier, stage)
         upserts, history, transitions, result = plan_score_writes(items, previous, now_us)
-        self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", upserts)
+        # REPLACE leaves next_check_at empty: the scheduler works out the new one (leadscore.service.tick).
+        self.db.executemany(
+            "INSERT OR REPLACE INTO scores(model, lead_seq, as_of, fit_cents, engagement_cents, total_cents, tier, "
+            "grade, level, stage, stage_reason, contributions, last_engagement_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            upserts,
+        )
         self.db.executemany(
             "INSERT INTO score_history(model, lead_seq, as_of, fit_cents, engagement_cents, total_cents, tier, "
             "stage, cause, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?)",

@@ -1,0 +1,61 @@
+"""The scheduler: re-scores the leads whose labels decay or inactivity may have changed by now, with no
+new event, and fires the same webhooks as any other score change.
+
+Each written score gets a next check time (``engine.next_change``): the moment its tier, grade, level or
+stage next changes if nothing happens. A tick reads only the leads that are due, or whose score was written
+since (their next check is unknown), so it does not rescan everyone. The first tick on a store computes
+every lead's next check once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from leadscore.engine.next_change import next_change
+from leadscore.engine.scoring import assemble_cents, fit_part, occurrences_of
+from leadscore.engine.types import to_micros
+from leadscore.service.project import LoadedModel
+from leadscore.service.scorer import Scorer
+from leadscore.service.webhooks import enqueue
+from leadscore.store.codec import encode_cents
+from leadscore.store.protocol import Store
+
+
+@dataclass
+class TickReport:
+    checked: int = 0
+    changed: int = 0
+    stage_changes: int = 0
+
+
+def tick(store: Store, models: Sequence[LoadedModel], now: datetime, batch: int = 500) -> TickReport:
+    """Re-scores every due lead at ``now`` under every model, and sets each one's next check."""
+    now_us = to_micros(now)
+    report = TickReport()
+    rollups = Scorer(store, models)
+    for loaded in models:
+        compiled, key = loaded.compiled, loaded.model.key
+        while seqs := store.due_leads(key, now_us, batch):
+            with store.transaction():
+                store.lock_leads(seqs)
+                leads = store.load_leads(seqs)
+                events = store.load_events(seqs, {seq: lead.id for seq, lead in leads.items()})
+                rows, checks = [], []
+                for seq in seqs:
+                    lead = leads[seq]
+                    occurrences = occurrences_of(compiled, events[seq])
+                    fit = fit_part(compiled, lead)
+                    score = assemble_cents(compiled, lead, occurrences, now_us, fit=fit)
+                    rows.append((encode_cents(key, seq, now_us, score), "tick"))
+                    checks.append((seq, next_change(compiled, lead, occurrences, now_us, fit)))
+                result = store.write_score_rows(rows, now_us)
+                enqueue(store, result.changes, now_us)
+                store.set_next_checks(key, checks)
+                accounts = {account.id for c in result.changes if (account := leads[c.lead_seq].account) is not None}
+                rollups.roll_up(loaded, sorted(accounts), now)
+            report.checked += len(seqs)
+            report.changed += result.changed
+            report.stage_changes += result.stage_changes
+    return report
