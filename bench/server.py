@@ -259,7 +259,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
     parser.add_argument("--webhook-events", type=int, default=300)
     parser.add_argument("--webhook-rate", type=float, default=50.0)
+    parser.add_argument("--tick-seconds", type=float, default=60.0, help="the server's scheduler; 0 turns it off")
     args = parser.parse_args()
+    os.environ["LEADSCORE_TICK_SECONDS"] = str(args.tick_seconds)  # the server process inherits it
     results = []
     if args.backend in ("sqlite", "both"):
         results.append(run_backend("sqlite", "sqlite:///leadscore.db", args))

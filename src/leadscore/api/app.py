@@ -272,5 +272,10 @@ def from_environment() -> FastAPI:
     now_us = to_micros(datetime.now(UTC))
     for loaded in project.models:
         store.register_model(loaded.model.key, loaded.model.name, str(loaded.model.version), loaded.source, now_us)
-    worker = DeliveryWorker(lambda: open_store(project.database, base=project.root), models=project.models)
+    tick_s = float(os.environ.get("LEADSCORE_TICK_SECONDS", "60"))  # 0: this process runs no scheduler
+    worker = DeliveryWorker(
+        lambda: open_store(project.database, base=project.root),
+        models=project.models if tick_s > 0 else (),
+        tick_s=tick_s or 60.0,
+    )
     return create_app(LiveService(store, project.models), config, worker)

@@ -8,6 +8,24 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class RefuseNul:
+    """ASGI middleware: no database stores a NUL character, so a URL holding one is refused before routing.
+    (Plain ASGI, not ``@app.middleware``: Starlette's ``BaseHTTPMiddleware`` costs every request.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = bytes(scope.get("raw_path") or b"") + scope["path"].encode() + b"?" + scope.get("query_string", b"")
+            if b"\x00" in raw or b"%00" in raw:
+                body = error_body("invalid_request", "expected a URL without NUL characters")
+                await JSONResponse(body, 400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class ApiError(Exception):
@@ -32,6 +50,8 @@ def error_body(code: str, message: str, details: list[dict[str, Any]] | None = N
 
 
 def install(app: FastAPI) -> None:
+    app.add_middleware(RefuseNul)
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status, headers=exc.headers)
@@ -43,14 +63,6 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return JSONResponse(error_body("invalid_request", "the request does not match the API", details), 422)
-
-    @app.middleware("http")
-    async def refuse_nul(request: Request, call_next: Any) -> Any:
-        # No database stores a NUL character: refuse one in the path or the query before anything runs.
-        raw = request.url.path + "?" + request.url.query
-        if "\x00" in raw or "%00" in raw:
-            return JSONResponse(error_body("invalid_request", "expected a URL without NUL characters"), 400)
-        return await call_next(request)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -13,7 +13,7 @@ import os
 import time
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -23,6 +23,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadscore.service.live import LiveService
 
@@ -41,15 +42,34 @@ def count_ingest(endpoint: str, accepted: int, duplicates: int, rejected: int) -
             INGESTED.labels(endpoint, outcome).inc(number)
 
 
-def install(app: FastAPI, service: LiveService) -> None:
-    @app.middleware("http")
-    async def timed(request: Request, call_next: Any) -> Any:
+class Timed:
+    """ASGI middleware timing each request by its route template (bounded label values)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")  # the route's template: bounded label values
-        LATENCY.labels(request.method, path, str(response.status_code)).observe(time.perf_counter() - started)
-        return response
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            LATENCY.labels(scope["method"], path, str(status)).observe(time.perf_counter() - started)
+
+
+def install(app: FastAPI, service: LiveService) -> None:
+    app.add_middleware(Timed)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics() -> Response:
