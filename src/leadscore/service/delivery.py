@@ -1,13 +1,16 @@
-"""The background thread of a server process: it sends webhook deliveries (woken at once after a write
-commits, and polling otherwise, for retries and deliveries other processes wrote) and runs the scheduler's
-tick every ``tick_s``, on a store connection of its own."""
+"""The background threads of a server process, each on a store connection of its own:
+
+- the webhook sender, woken at once after a write commits, and polling otherwise (for retries, and for
+  deliveries that other processes wrote);
+- the scheduler, which runs a tick every ``tick_s``. It has its own thread, so that a long tick never
+  holds up deliveries.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -29,15 +32,18 @@ class DeliveryWorker:
     ) -> None:
         self.open_store = open_store
         self.poll_s = poll_s
-        self.models = list(models)  # with models, the scheduler ticks from this thread too
+        self.models = list(models)  # with models, a scheduler thread ticks too
         self.tick_s = tick_s
         self.wake = threading.Event()
         self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
+        self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="leadscore-webhooks", daemon=True)
-        self.thread.start()
+        self.threads = [threading.Thread(target=self._deliver, name="leadscore-webhooks", daemon=True)]
+        if self.models:
+            self.threads.append(threading.Thread(target=self._schedule, name="leadscore-scheduler", daemon=True))
+        for thread in self.threads:
+            thread.start()
 
     def notify(self) -> None:
         """A write committed: there may be deliveries to send now."""
@@ -46,21 +52,14 @@ class DeliveryWorker:
     def stop(self) -> None:
         self.stopping.set()
         self.wake.set()
-        if self.thread is not None:
-            self.thread.join(timeout=15)
+        for thread in self.threads:
+            thread.join(timeout=15)
 
-    def _run(self) -> None:
+    def _deliver(self) -> None:
         store = self.open_store()
         rng = random.Random()
-        last_tick = float("-inf")
         try:
             while not self.stopping.is_set():
-                if self.models and time.monotonic() - last_tick >= self.tick_s:
-                    last_tick = time.monotonic()
-                    try:
-                        tick(store, self.models, datetime.now(UTC))
-                    except Exception:
-                        log.exception("scheduler tick failed; retrying at the next one")
                 try:
                     sent = deliver_due(store, rng)
                 except Exception:  # a database hiccup must not end deliveries for the process's lifetime
@@ -69,5 +68,19 @@ class DeliveryWorker:
                 if not sent:
                     self.wake.wait(self.poll_s)
                     self.wake.clear()
+        finally:
+            store.close()
+
+    def _schedule(self) -> None:
+        store = self.open_store()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    report = tick(store, self.models, datetime.now(UTC))
+                    if report.changed:
+                        self.wake.set()  # the tick owes webhooks: send them now
+                except Exception:
+                    log.getChild("scheduler").exception("scheduler tick failed; retrying at the next one")
+                self.stopping.wait(self.tick_s)
         finally:
             store.close()
