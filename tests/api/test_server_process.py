@@ -91,9 +91,13 @@ def test_a_hot_lead_reaches_a_real_receiver_signed_once_per_delivery(project: Pr
             assert webhooks.verify(secret, timestamp, body, signature, time.time())
 
 
-def test_sigkill_loses_no_acknowledged_event_and_no_pending_webhook(project: Project) -> None:
+def test_sigkill_loses_no_acknowledged_event_and_no_pending_webhook(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Kill the server in the middle of a stream; restart it: every acknowledged event is stored and scored
-    (the score equals the reference engine over the stored events), and the deliveries owed are sent."""
+    (the score equals the reference engine over the stored events), and the deliveries owed are sent,
+    including one the killed server had claimed but not sent (once its lease runs out)."""
+    monkeypatch.setenv("LEADSCORE_DELIVERY_LEASE_SECONDS", "3")
     server = Server(project.root).start()
     admin = _cli(project.root, "keys", "create", "--name", "ops", "--scope", "admin")
     port = free_port()  # the receiver is down until after the restart: deliveries wait in the outbox

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import random
 import secrets
 import time
@@ -33,7 +34,7 @@ EVENTS = ("tier_changed", "stage_changed", "score_changed")
 MAX_ATTEMPTS = 10
 FIRST_RETRY_S = 1.0
 LONGEST_WAIT_S = 3600.0
-LEASE_US = 60_000_000  # a claimed delivery is retried by anyone after a minute if its sender died
+LEASE_S = 60.0  # a claimed delivery is sent again by anyone after this long if its sender died
 TIMEOUT_S = 10.0
 
 
@@ -175,7 +176,8 @@ def deliver_due(store: Store, rng: random.Random, limit: int = 100) -> int:
     """Claims the due deliveries, sends each, and records the outcome; returns how many were attempted."""
     now_us = time.time_ns() // 1000
     with store.transaction():
-        claimed = store.claim_deliveries(now_us, LEASE_US, limit)
+        lease_s = float(os.environ.get("LEADSCORE_DELIVERY_LEASE_SECONDS", LEASE_S))
+        claimed = store.claim_deliveries(now_us, int(lease_s * 1_000_000), limit)
     for delivery in claimed:
         started = time.monotonic()
         attempt = post(delivery, time.time())
