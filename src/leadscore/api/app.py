@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,58 +85,26 @@ def create_app(
             raise ApiError(503, "not_ready", f"the store does not answer: {type(exc).__name__}") from None
         return {"status": "ready"}
 
-    @app.post(
-        "/v1/events",
-        response_model=BatchResult,
-        tags=["ingest"],
-        openapi_extra=body_of(EVENT_BODY, config.max_batch),
-        responses={422: {"description": "no item could be used"}, 413: {"description": "body too large"}},
-    )
+    @app.post("/v1/events", **ingest_route(EVENT_BODY, config))
     async def post_events(request: Request, key: IngestKey) -> Any:
         """One event, or a JSON array of up to ``max_batch``. A 2xx reply means every accepted event is
         stored and scored; a re-sent id is counted as a duplicate and changes nothing."""
-        items, single = await _items(request, config)
-        outcome = await run_in_threadpool(service.ingest_events, items, datetime.now(UTC))
-        return _reply(outcome, len(items), single, "events")
+        return await _ingest(request, config, service.ingest_events, "events")
 
-    @app.post(
-        "/v1/leads",
-        response_model=BatchResult,
-        tags=["ingest"],
-        openapi_extra=body_of(LEAD_BODY, config.max_batch),
-        responses={422: {"description": "no item could be used"}, 413: {"description": "body too large"}},
-    )
+    @app.post("/v1/leads", **ingest_route(LEAD_BODY, config))
     async def post_leads(request: Request, key: IngestKey) -> Any:
         """Upserts one lead or a JSON array of leads, by id, else email, and rescores them."""
-        items, single = await _items(request, config)
-        outcome = await run_in_threadpool(service.upsert_leads, items, datetime.now(UTC))
-        return _reply(outcome, len(items), single, "leads")
+        return await _ingest(request, config, service.upsert_leads, "leads")
 
-    @app.post(
-        "/v1/track",
-        response_model=BatchResult,
-        tags=["ingest"],
-        openapi_extra=body_of(SEGMENT_TRACK, config.max_batch),
-        responses={422: {"description": "no call could be used"}, 413: {"description": "body too large"}},
-    )
+    @app.post("/v1/track", **ingest_route(SEGMENT_TRACK, config))
     async def post_track(request: Request, key: IngestKey) -> Any:
         """Segment ``track`` calls as they are (one, an array, or ``{"batch": [...]}``), stored as events."""
-        items, single = await _items(request, config, batch_key="batch")
-        outcome = await run_in_threadpool(service.ingest_events, items, datetime.now(UTC), track_event)
-        return _reply(outcome, len(items), single, "track")
+        return await _ingest(request, config, service.ingest_events, "track", track_event)
 
-    @app.post(
-        "/v1/identify",
-        response_model=BatchResult,
-        tags=["ingest"],
-        openapi_extra=body_of(SEGMENT_IDENTIFY, config.max_batch),
-        responses={422: {"description": "no call could be used"}, 413: {"description": "body too large"}},
-    )
+    @app.post("/v1/identify", **ingest_route(SEGMENT_IDENTIFY, config))
     async def post_identify(request: Request, key: IngestKey) -> Any:
         """Segment ``identify`` calls as they are: the user becomes a lead, its traits lead fields."""
-        items, single = await _items(request, config, batch_key="batch")
-        outcome = await run_in_threadpool(service.upsert_leads, items, datetime.now(UTC), identify_lead)
-        return _reply(outcome, len(items), single, "identify")
+        return await _ingest(request, config, service.upsert_leads, "identify", identify_lead)
 
     @app.get("/v1/leads/{ref}", response_model=LeadDetail, tags=["read"])
     def get_lead(ref: str, key: ReadKey) -> Any:
@@ -201,6 +169,31 @@ def create_app(
         )
 
     return app
+
+
+def ingest_route(schema: dict[str, Any], config: ServerConfig) -> dict[str, Any]:
+    """What every ingest endpoint declares: one item or an array, the batch result, and its 4xx answers."""
+    return {
+        "response_model": BatchResult,
+        "tags": ["ingest"],
+        "openapi_extra": body_of(schema, config.max_batch),
+        "responses": {422: {"description": "no item could be used"}, 413: {"description": "body too large"}},
+    }
+
+
+async def _ingest(
+    request: Request,
+    config: ServerConfig,
+    call: Callable[..., BatchOutcome],
+    endpoint: str,
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Reads the body, hands the items to the service off the event loop, and answers for them all.
+
+    With ``prepare`` (a Segment call), Segment's ``{"batch": [...]}`` shape is taken too."""
+    items, single = await _items(request, config, batch_key="batch" if prepare is not None else None)
+    outcome = await run_in_threadpool(call, items, datetime.now(UTC), prepare)
+    return _reply(outcome, len(items), single, endpoint)
 
 
 async def _items(request: Request, config: ServerConfig, batch_key: str | None = None) -> tuple[list[Any], bool]:

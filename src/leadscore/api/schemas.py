@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-_EVENT: dict[str, Any] = {
+EVENT_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["type", "occurred_at"],
     "properties": {
@@ -23,7 +23,7 @@ _EVENT: dict[str, Any] = {
     },
     "additionalProperties": True,
 }
-_LEAD: dict[str, Any] = {
+LEAD_BODY: dict[str, Any] = {
     "type": "object",
     "properties": {
         "id": {"type": "string"},
@@ -69,8 +69,6 @@ SEGMENT_IDENTIFY: dict[str, Any] = {
     },
     "additionalProperties": True,
 }
-EVENT_BODY = _EVENT
-LEAD_BODY = _LEAD
 
 
 class ItemError(BaseModel):

@@ -9,6 +9,8 @@ that needs a negative rule and a positive one decaying at different rates, with 
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.engagement import Occurrence
 from leadscore.engine.scoring import LeadPart, assemble_cents
@@ -44,9 +46,10 @@ def _jumps(
         every = round(inactivity.every_days * US_PER_DAY)
         # Steps count from the last positive engagement (or the lead's creation): both are sampled.
         for rows in occurrences:
-            before = [t for t in rows if t <= after_us]
-            if before:
-                jumps.add(before[-1] + ((after_us - before[-1]) // every + 1) * every)
+            end = bisect_right(rows, after_us)
+            if end:
+                last = rows[end - 1]
+                jumps.add(last + ((after_us - last) // every + 1) * every)
         if created_us is not None and created_us <= after_us:
             jumps.add(created_us + ((after_us - created_us) // every + 1) * every)
     return sorted(j for j in jumps if after_us < j <= until_us)[:_MOST_JUMPS]

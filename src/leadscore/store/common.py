@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, NamedTuple
 
 import orjson
 
+from leadscore.engine.account import AccountScore
 from leadscore.engine.compiled import free_mail_domains
 from leadscore.engine.types import Account, Lead, from_micros
 from leadscore.ingest.records import LeadRecord
-from leadscore.store.codec import ScoreRow, contributions_from_json
+from leadscore.store.codec import ScoreRow, contributions_from_json, contributions_json
 from leadscore.store.protocol import ScoreChange, StoredScore, WriteResult
 
 #: The tables ``Store.count`` answers for.
@@ -68,6 +70,46 @@ def stored_score(row: Sequence[Any]) -> StoredScore:
     values = list(row)
     values[14] = contributions_from_json(values[14])
     return StoredScore(*values)
+
+
+class NestedTransactions:
+    """``transaction()`` for a store: the outermost call opens and ends the database transaction; calls
+    inside it join it. A backend says how its outermost transaction begins and ends (``_outermost``)."""
+
+    _depth = 0
+
+    def _outermost(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            yield
+            return
+        self._depth = 1
+        try:
+            with self._outermost():
+                yield
+        finally:
+            self._depth = 0
+
+
+def account_score_rows(scores: Sequence[AccountScore], as_of_us: int) -> list[tuple[Any, ...]]:
+    """``account_scores`` rows, in column order, for both backends."""
+    return [
+        (
+            s.model,
+            s.account_id,
+            as_of_us,
+            int(s.rollup * 100),
+            int(s.fit * 100),
+            int(s.total * 100),
+            s.tier,
+            s.lead_count,
+            contributions_json(s.contributions),
+        )
+        for s in scores
+    ]
 
 
 class ScoreWrites(NamedTuple):

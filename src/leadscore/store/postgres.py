@@ -4,12 +4,13 @@ processes can share. Bound parameters only; psycopg 3 sends them apart from the 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
+from typing import Any
 
 import psycopg
 
 from leadscore.store.api_keys import ApiKeyRows
+from leadscore.store.common import NestedTransactions
 from leadscore.store.outbox import OutboxRows
 from leadscore.store.postgres_ingest import PostgresIngestWrites
 from leadscore.store.postgres_migrations import POSTGRES_MIGRATIONS
@@ -20,7 +21,7 @@ from leadscore.store.score_queries import ScoreQueries
 _MIGRATION_LOCK = -0x1EAD5C0E  # negative: lead locks (``lock_leads``) use the positive lead seqs
 
 
-class PostgresStore(PostgresIngestWrites, PostgresScoreReads, ScoreQueries, ApiKeyRows, OutboxRows):
+class PostgresStore(NestedTransactions, PostgresIngestWrites, PostgresScoreReads, ScoreQueries, ApiKeyRows, OutboxRows):
     """Statements outside ``transaction()`` commit on their own (autocommit); inside, all or nothing."""
 
     _mark = "%s"
@@ -29,27 +30,13 @@ class PostgresStore(PostgresIngestWrites, PostgresScoreReads, ScoreQueries, ApiK
     def __init__(self, url: str) -> None:
         self.url = url
         self.db = psycopg.connect(url, autocommit=True)
-        self._depth = 0
         self.migrate()
 
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self._depth = 1
-        try:
-            with self.db.transaction():
-                yield
-        finally:
-            self._depth = 0
+    def _outermost(self) -> AbstractContextManager[Any]:
+        return self.db.transaction()
 
     def migrate(self) -> list[str]:
         """Applies the migrations not yet recorded; returns their names. Safe when processes race to it."""

@@ -9,8 +9,8 @@ import psycopg
 
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros
-from leadscore.store.codec import ScoreRow, contributions_json, encode_score
-from leadscore.store.common import TABLES, lead_from_row, plan_score_writes
+from leadscore.store.codec import ScoreRow, encode_score
+from leadscore.store.common import TABLES, account_score_rows, lead_from_row, plan_score_writes
 from leadscore.store.postgres_ingest import PostgresConnected
 from leadscore.store.protocol import EventRow, WriteResult
 
@@ -168,18 +168,5 @@ class PostgresScoreReads(PostgresConnected):
                 "DO UPDATE SET as_of=excluded.as_of, rollup_cents=excluded.rollup_cents, "
                 "fit_cents=excluded.fit_cents, total_cents=excluded.total_cents, tier=excluded.tier, "
                 "lead_count=excluded.lead_count, contributions=excluded.contributions",
-                [
-                    (
-                        s.model,
-                        s.account_id,
-                        as_of_us,
-                        int(s.rollup * 100),
-                        int(s.fit * 100),
-                        int(s.total * 100),
-                        s.tier,
-                        s.lead_count,
-                        contributions_json(s.contributions),
-                    )
-                    for s in scores
-                ],
+                account_score_rows(scores, as_of_us),
             )

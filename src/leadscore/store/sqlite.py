@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from leadscore.store.api_keys import ApiKeyRows
+from leadscore.store.common import NestedTransactions
 from leadscore.store.migrations import MIGRATIONS
 from leadscore.store.outbox import OutboxRows
 from leadscore.store.score_queries import ScoreQueries
@@ -16,7 +17,7 @@ from leadscore.store.sqlite_ingest import IngestWrites
 from leadscore.store.sqlite_scores import ScoreReads
 
 
-class SQLiteStore(IngestWrites, ScoreReads, ScoreQueries, ApiKeyRows, OutboxRows):
+class SQLiteStore(NestedTransactions, IngestWrites, ScoreReads, ScoreQueries, ApiKeyRows, OutboxRows):
     """Writes go through ``self.db``; the full scan reads through its own connection (a WAL snapshot)."""
 
     _mark = "?"
@@ -26,32 +27,20 @@ class SQLiteStore(IngestWrites, ScoreReads, ScoreQueries, ApiKeyRows, OutboxRows
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
         self.db = connect(self.path)
-        self._depth = 0
         self.migrate()
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
+    def _outermost(self) -> Iterator[None]:
         self.db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
         try:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        else:
-            self.db.execute("COMMIT")
-        finally:
-            self._depth = 0
+        self.db.execute("COMMIT")
 
     def migrate(self) -> list[str]:
         """Applies the migrations not yet recorded; returns their names."""

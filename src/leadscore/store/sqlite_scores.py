@@ -8,8 +8,8 @@ import orjson
 
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros
-from leadscore.store.codec import ScoreRow, contributions_json, encode_score
-from leadscore.store.common import TABLES, chunks, lead_from_row, plan_score_writes
+from leadscore.store.codec import ScoreRow, encode_score
+from leadscore.store.common import TABLES, account_score_rows, chunks, lead_from_row, plan_score_writes
 from leadscore.store.protocol import EventRow, WriteResult
 from leadscore.store.sqlite_common import Connected, connect, marks
 
@@ -181,18 +181,5 @@ class ScoreReads(Connected):
     def write_account_scores(self, scores: Sequence[AccountScore], as_of_us: int) -> None:
         self.db.executemany(
             "INSERT OR REPLACE INTO account_scores VALUES (?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    s.model,
-                    s.account_id,
-                    as_of_us,
-                    int(s.rollup * 100),
-                    int(s.fit * 100),
-                    int(s.total * 100),
-                    s.tier,
-                    s.lead_count,
-                    contributions_json(s.contributions),
-                )
-                for s in scores
-            ],
+            account_score_rows(scores, as_of_us),
         )
