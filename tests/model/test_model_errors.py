@@ -28,6 +28,13 @@ CASES = [
         "invalid YAML: mapping values are not allowed here",
     ),
     (
+        "control_character",
+        "name: m\ndescription: bell \x07\n",
+        2,
+        "",
+        "invalid YAML: special characters are not allowed (U+0007)",
+    ),
+    (
         "unknown_field",
         """\
         name: m

@@ -17,21 +17,21 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from leadscore.api import errors, observability, webhooks
+from leadscore.api import errors, models, observability, webhooks
 from leadscore.api.auth import RateLimiter, requires
 from leadscore.api.errors import ApiError
-from leadscore.api.render import history_out, score_out, transitions_out
+from leadscore.api.render import account_score_out, history_out, score_out, transitions_out
 from leadscore.api.schemas import (
     EVENT_BODY,
     LEAD_BODY,
     SEGMENT_IDENTIFY,
     SEGMENT_TRACK,
+    AccountDetail,
     BatchResult,
     LeadDetail,
     LeadPage,
     body_of,
 )
-from leadscore.engine.types import to_micros
 from leadscore.ingest.segment import identify_lead, track_event
 from leadscore.service.delivery import DeliveryWorker
 from leadscore.service.keys import ApiKey
@@ -70,6 +70,7 @@ def create_app(
     errors.install(app)
     observability.install(app, service)
     app.include_router(webhooks.router)
+    app.include_router(models.router)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -110,11 +111,13 @@ def create_app(
     def get_lead(ref: str, key: ReadKey) -> Any:
         """A lead by id or email: its score per model with the breakdown by rule, history and stage changes."""
 
+        scoring = {m.model.key for m in service.current_models()}
+
         def load(store: Any) -> LeadDetail | None:
             seq = store.find_lead(ref)
             if seq is None:
                 return None
-            scores = store.scores_for_lead(seq)
+            scores = [s for s in store.scores_for_lead(seq) if s.model in scoring]
             lead_id = scores[0].lead_id if scores else ref
             return LeadDetail(
                 id=lead_id,
@@ -144,14 +147,8 @@ def create_app(
     ) -> Any:
         """Current scores under one model (the first by default), highest first or most recently written
         first, a page at a time: pass ``next_cursor`` back as ``cursor`` for the next page."""
-        names = [m.model.key for m in service.models]
-        chosen = model or names[0]
-        if chosen not in names:
-            raise ApiError(
-                422, "invalid_request", f"unknown model {chosen!r}", [{"field": "model", "reason": str(names)}]
-            )
         where = ScoreFilter(
-            chosen,
+            _model_key(model),
             tier,
             stage,
             grade,
@@ -167,6 +164,54 @@ def create_app(
             items=[score_out(s, contributions=False) for s, _ in page],
             next_cursor=_encode_cursor(page[-1][1]) if more else None,
         )
+
+    @app.get("/v1/accounts/{account_id}", response_model=AccountDetail, tags=["read"])
+    def get_account(
+        account_id: str,
+        key: ReadKey,
+        model: str | None = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> Any:
+        """An account's rolled-up score under each model, and its leads under ``model`` (the first by default),
+        highest first, a page at a time."""
+        where = ScoreFilter(_model_key(model), account_id=account_id)
+        after = _decode_cursor(cursor) if cursor else None
+
+        def load(store: Any) -> AccountDetail | None:
+            account = store.account(account_id)
+            if account is None:
+                return None
+            rows = store.list_scores(where, sort="score", after=after, limit=limit + 1)
+            page = rows[:limit]
+            return AccountDetail(
+                id=account["id"],
+                domain=account["domain"],
+                fields=account["fields"],
+                scores=[account_score_out(row) for row in store.account_scores(account_id) if row["model"] in keys],
+                leads=[score_out(s, contributions=False) for s, _ in page],
+                next_cursor=_encode_cursor(page[-1][1]) if len(rows) > limit else None,
+            )
+
+        keys = {m.model.key for m in service.current_models()}
+        detail = service.run(load)
+        if detail is None:
+            raise ApiError(404, "not_found", f"no account {account_id!r}")
+        return detail
+
+    def _model_key(model: str | None) -> str:
+        """A scoring model's key: ``name@version``, or a name for its active version; the first by default."""
+        scoring = service.current_models()
+        if model is None:
+            return scoring[0].model.key
+        for loaded in scoring:
+            if model == loaded.model.key:
+                return model
+        for loaded in scoring:
+            if model == loaded.model.name:
+                return loaded.model.key
+        names = ", ".join(m.model.key for m in scoring)
+        raise ApiError(422, "invalid_request", f"unknown model {model!r}", [{"field": "model", "reason": names}])
 
     return app
 
@@ -262,9 +307,6 @@ def from_environment() -> FastAPI:
     if overrides:
         config = ServerConfig.model_validate({**config.model_dump(), **overrides})
     store = open_store(project.database, base=project.root)
-    now_us = to_micros(datetime.now(UTC))
-    for loaded in project.models:
-        store.register_model(loaded.model.key, loaded.model.name, str(loaded.model.version), loaded.source, now_us)
     tick_s = float(os.environ.get("LEADSCORE_TICK_SECONDS", "60"))  # 0: this process runs no scheduler
     worker = DeliveryWorker(
         lambda: open_store(project.database, base=project.root),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadscore.api.schemas import Contribution, ScoreOut
+from leadscore.api.schemas import AccountScoreOut, Contribution, ScoreOut
 from leadscore.engine.types import from_micros
 from leadscore.store.protocol import StoredScore
 
@@ -30,19 +30,7 @@ def score_out(score: StoredScore, *, contributions: bool) -> ScoreOut:
         stage=score.stage,
         stage_reason=score.stage_reason,
         last_engagement_at=iso(score.last_engagement_at),
-        contributions=[
-            Contribution(
-                rule=c["rule"],
-                kind=c["kind"],
-                points=float(c["points"]),
-                raw_points=float(c["raw_points"]),
-                count=c["count"],
-                counted=c["counted"],
-            )
-            for c in score.contributions
-        ]
-        if contributions
-        else None,
+        contributions=[_contribution(c) for c in score.contributions] if contributions else None,
     )
 
 
@@ -60,3 +48,27 @@ def history_out(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def transitions_out(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**row, "at": iso(row["at"])} for row in rows]
+
+
+def account_score_out(row: dict[str, Any]) -> AccountScoreOut:
+    return AccountScoreOut(
+        model=row["model"],
+        as_of=iso(row["as_of"]) or "",
+        rollup=row["rollup_cents"] / 100,
+        fit=row["fit_cents"] / 100,
+        total=row["total_cents"] / 100,
+        tier=row["tier"],
+        lead_count=row["lead_count"],
+        contributions=[_contribution(c) for c in row["contributions"]],
+    )
+
+
+def _contribution(c: dict[str, Any]) -> Contribution:
+    return Contribution(
+        rule=c["rule"],
+        kind=c["kind"],
+        points=float(c["points"]),
+        raw_points=float(c["raw_points"]),
+        count=c["count"],
+        counted=c["counted"],
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 EVENT_BODY: dict[str, Any] = {
     "type": "object",
@@ -123,4 +123,24 @@ class LeadDetail(BaseModel):
 
 class LeadPage(BaseModel):
     items: list[ScoreOut]
+    next_cursor: str | None
+
+
+class AccountScoreOut(BaseModel):
+    model: str
+    as_of: str
+    rollup: float = Field(description="The leads' part: their sum, max or top-N mean, as the model says.")
+    fit: float = Field(description="The account's own fit rules.")
+    total: float
+    tier: str
+    lead_count: int
+    contributions: list[Contribution]
+
+
+class AccountDetail(BaseModel):
+    id: str
+    domain: str | None
+    fields: dict[str, Any]
+    scores: list[AccountScoreOut]
+    leads: list[ScoreOut] = Field(description="The account's leads under ``model``, highest score first.")
     next_cursor: str | None

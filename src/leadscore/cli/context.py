@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
@@ -15,9 +15,11 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from leadscore.engine.types import to_micros
 from leadscore.ingest.errors import IngestError
 from leadscore.model.loader import ModelError
 from leadscore.service.project import Project, ProjectError, load_project
+from leadscore.service.versions import VersionError, resolve
 from leadscore.store.protocol import Store
 from leadscore.store.url import StoreURLError, open_store
 
@@ -31,7 +33,7 @@ err_console = Console(stderr=True, markup=False)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-USER_ERRORS = (ModelError, ProjectError, IngestError, StoreURLError)
+USER_ERRORS = (ModelError, ProjectError, IngestError, StoreURLError, VersionError)
 
 
 @dataclass
@@ -90,12 +92,18 @@ def project_of(ctx: typer.Context) -> Project:
 
 @contextmanager
 def opened(ctx: typer.Context) -> Iterator[tuple[Project, Store]]:
+    """The project and its store; the project's models are the store's active versions (``resolve``)."""
     project = project_of(ctx)
     store = open_store(project.database, base=project.root)
     try:
-        yield project, store
+        yield with_active_models(project, store), store
     finally:
         store.close()
+
+
+def with_active_models(project: Project, store: Store) -> Project:
+    now_us = to_micros(datetime.now(UTC))
+    return replace(project, models=resolve(store, project.models, now_us))
 
 
 def is_tty() -> bool:

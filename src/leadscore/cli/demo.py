@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from leadscore.cli.context import console, parse_moment, user_errors
+from leadscore.cli.context import console, parse_moment, user_errors, with_active_models
 from leadscore.cli.render import contributions_table, ingest_summary, rescore_summary, top_table
 from leadscore.service.ingest import IngestReport, ingest_events, ingest_leads
 from leadscore.service.project import Project, load_project, write_project
@@ -66,6 +66,7 @@ def demo(
     project = load_project(directory)
     store = open_store(project.database, base=project.root)
     try:
+        project = with_active_models(project, store)
         if leadforge:
             from leadscore.ingest.leadforge import generate_bundle
             from leadscore.service.leadforge_import import import_bundle

@@ -113,6 +113,11 @@ def parse_yaml(text: str, file: str) -> tuple[Any, dict[tuple[Any, ...], Locatio
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise ModelError([_located(file, line, column, "", f"invalid YAML: {exc.problem}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. a control character
+        line = text[: exc.position].count("\n") + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ModelError([_located(file, line, column, "", f"invalid YAML: {exc.reason} (U+{code:04X})")]) from None
     locations: dict[tuple[Any, ...], Location] = {}
     if node is not None:
         _locate(node, (), locations)

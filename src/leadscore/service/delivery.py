@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from leadscore.service.project import LoadedModel
 from leadscore.service.tick import tick
+from leadscore.service.versions import scoring_versions
 from leadscore.service.webhooks import deliver_due
 from leadscore.store.protocol import Store
 
@@ -32,7 +33,7 @@ class DeliveryWorker:
     ) -> None:
         self.open_store = open_store
         self.poll_s = poll_s
-        self.models = list(models)  # with models, a scheduler thread ticks too
+        self.models = list(models)  # with models, a scheduler thread ticks too, with the active versions
         self.tick_s = tick_s
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -76,7 +77,7 @@ class DeliveryWorker:
         try:
             while not self.stopping.is_set():
                 try:
-                    report = tick(store, self.models, datetime.now(UTC))
+                    report = tick(store, scoring_versions(store, self.models), datetime.now(UTC))
                     if report.changed:
                         self.wake.set()  # the tick owes webhooks: send them now
                 except Exception:

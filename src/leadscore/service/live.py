@@ -11,9 +11,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from leadscore.engine.types import to_micros
 from leadscore.ingest.events import read_event_object
 from leadscore.ingest.leads import LeadMapper
 from leadscore.ingest.mapping import column_key, load_preset
@@ -22,6 +23,7 @@ from leadscore.ingest.segment import SegmentError
 from leadscore.service.ingest import IngestReport, ingest_events, ingest_leads
 from leadscore.service.project import LoadedModel
 from leadscore.service.scorer import Scorer
+from leadscore.service.versions import resolve, scoring_versions
 from leadscore.store.protocol import Store
 
 T = TypeVar("T")
@@ -46,12 +48,15 @@ class LiveService:
     def __init__(
         self,
         store: Store,
-        models: Sequence[LoadedModel],
+        project_models: Sequence[LoadedModel],
         on_commit: Callable[[], None] | None = None,
         state_cache: int = 500_000,
     ) -> None:
+        """Scores with the active model versions; ``project_models`` seed the names that have none."""
         self.store = store
-        self.models = list(models)
+        self.project_models = list(project_models)
+        self.models = resolve(store, project_models, to_micros(datetime.now(UTC)))
+        self.generation = store.model_generation()
         self.lock = threading.Lock()
         self.on_commit = on_commit  # wakes the webhook sender once a write is committed
         # Lead states stay warm between requests, checked against the store under each lead's lock.
@@ -61,6 +66,19 @@ class LiveService:
     def run(self, action: Callable[[Store], T]) -> T:
         with self.lock:
             return action(self.store)
+
+    def current_models(self) -> list[LoadedModel]:
+        """The active versions, reloaded if another process (or request) has activated one since."""
+        with self.lock:
+            self._refresh()
+            return self.models
+
+    def _refresh(self) -> None:
+        generation = self.store.model_generation()
+        if generation != self.generation:
+            self.models = scoring_versions(self.store, self.project_models)
+            self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+            self.generation = generation
 
     def ingest_events(self, items: Sequence[Any], now: datetime, prepare: Prepare | None = None) -> BatchOutcome:
         """Stores the valid events (a re-sent id changes nothing) and scores their leads at ``now``.
@@ -88,16 +106,19 @@ class LiveService:
         """
         with self.lock:
             try:
-                report = load(
-                    self.store,
-                    self.scorer,
-                    rows,
-                    as_of=now,
-                    now=now,
-                    source="api",
-                    batch_size=len(rows) or 1,
-                    keep_run=False,
-                )
+                with self.store.transaction():
+                    self.store.lock_models()  # shared: an activation waits for this write, or it for one
+                    self._refresh()
+                    report = load(
+                        self.store,
+                        self.scorer,
+                        rows,
+                        as_of=now,
+                        now=now,
+                        source="api",
+                        batch_size=len(rows) or 1,
+                        keep_run=False,
+                    )
             except BaseException:
                 self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
                 raise

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -30,7 +30,7 @@ from leadscore.engine.types import from_micros
 from leadscore.store.outbox import Delivery, Subscription
 from leadscore.store.protocol import ScoreChange, Store
 
-EVENTS = ("tier_changed", "stage_changed", "score_changed")
+EVENTS = ("tier_changed", "stage_changed", "score_changed", "model_activated")
 MAX_ATTEMPTS = 10
 FIRST_RETRY_S = 1.0
 LONGEST_WAIT_S = 3600.0
@@ -115,6 +115,20 @@ def enqueue(store: Store, changes: Sequence[ScoreChange], now_us: int) -> int:
                     "created_at": created,
                 }
                 rows.append((delivery_id, sub.id, event, orjson.dumps(payload).decode(), now_us))
+    if rows:
+        store.add_deliveries(rows)
+    return len(rows)
+
+
+def enqueue_notice(store: Store, event: str, body: Mapping[str, object], now_us: int) -> int:
+    """Writes one delivery per subscriber of an event that concerns no single lead (``model_activated``)."""
+    rows = []
+    created = from_micros(now_us).isoformat().replace("+00:00", "Z")
+    for sub in store.webhooks():
+        if event in sub.events:
+            delivery_id = uuid.uuid4().hex
+            payload = {"delivery_id": delivery_id, "event": event, **body, "created_at": created}
+            rows.append((delivery_id, sub.id, event, orjson.dumps(payload).decode(), now_us))
     if rows:
         store.add_deliveries(rows)
     return len(rows)

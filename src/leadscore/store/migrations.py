@@ -182,4 +182,19 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX scores_due ON scores(model, next_check_at);
         """,
     ),
+    (
+        "0005_model_activations",
+        """
+        CREATE TABLE model_activations (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            model TEXT NOT NULL REFERENCES models(key),
+            previous TEXT,
+            activated_at BIGINT NOT NULL,
+            cause TEXT NOT NULL,
+            summary TEXT NOT NULL
+        );
+        CREATE INDEX model_activations_name ON model_activations(name, id);
+        """,
+    ),
 ]

@@ -3,7 +3,6 @@ processes can share. Bound parameters only; psycopg 3 sends them apart from the 
 
 from __future__ import annotations
 
-import hashlib
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -11,6 +10,7 @@ import psycopg
 
 from leadscore.store.api_keys import ApiKeyRows
 from leadscore.store.common import NestedTransactions
+from leadscore.store.model_versions import ModelVersionRows
 from leadscore.store.outbox import OutboxRows
 from leadscore.store.postgres_ingest import PostgresIngestWrites
 from leadscore.store.postgres_migrations import POSTGRES_MIGRATIONS
@@ -19,9 +19,13 @@ from leadscore.store.score_queries import ScoreQueries
 
 #: Serialises migrations between processes that start at once (any constant the project owns).
 _MIGRATION_LOCK = -0x1EAD5C0E  # negative: lead locks (``lock_leads``) use the positive lead seqs
+#: Held shared by every scoring write and exclusively by a model activation (``lock_models``).
+_MODELS_LOCK = -0x1EAD5C0F
 
 
-class PostgresStore(NestedTransactions, PostgresIngestWrites, PostgresScoreReads, ScoreQueries, ApiKeyRows, OutboxRows):
+class PostgresStore(
+    NestedTransactions, PostgresIngestWrites, PostgresScoreReads, ScoreQueries, ApiKeyRows, OutboxRows, ModelVersionRows
+):
     """Statements outside ``transaction()`` commit on their own (autocommit); inside, all or nothing."""
 
     _mark = "%s"
@@ -57,10 +61,10 @@ class PostgresStore(NestedTransactions, PostgresIngestWrites, PostgresScoreReads
                 applied.append(name)
         return applied
 
-    def register_model(self, key: str, name: str, version: str, source: str, now_us: int) -> None:
-        digest = hashlib.sha256(source.encode()).hexdigest()
-        self.db.execute(
-            "INSERT INTO models VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (key) DO UPDATE SET "
-            "source=excluded.source, sha256=excluded.sha256, loaded_at=excluded.loaded_at",
-            (key, name, version, source, digest, now_us),
-        )
+    def lock_models(self, exclusive: bool = False) -> None:
+        """Every write that scores holds this shared, so an activation (exclusive) waits for writes in flight
+        and the writes after it see the new version: no write scores with a version that is no longer active."""
+        if exclusive:
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_MODELS_LOCK,))
+        else:
+            self.db.execute("SELECT pg_advisory_xact_lock_shared(%s)", (_MODELS_LOCK,))

@@ -6,6 +6,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from leadscore.store.codec import contributions_from_json
 from leadscore.store.common import SCORE_COLUMNS, stored_score
 from leadscore.store.protocol import StoredScore
 
@@ -60,6 +63,27 @@ class ScoreQueries:
             f"WHERE lead_seq={self._mark} ORDER BY id",
             (seq,),
         )
+
+    def account(self, account_id: str) -> dict[str, Any] | None:
+        """An account's id, domain, fields and last update, or None."""
+        row = self.db.execute(
+            f"SELECT id, domain, fields, updated_at FROM accounts WHERE id={self._mark}", (account_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        fields = orjson.loads(row[2]) if isinstance(row[2], str | bytes) else row[2]
+        return {"id": row[0], "domain": row[1], "fields": fields, "updated_at": int(row[3])}
+
+    def account_scores(self, account_id: str) -> list[dict[str, Any]]:
+        """The account's rolled-up score under each model."""
+        rows = self._dicts(
+            "SELECT model, as_of, rollup_cents, fit_cents, total_cents, tier, lead_count, contributions "
+            f"FROM account_scores WHERE account_id={self._mark} ORDER BY model",
+            (account_id,),
+        )
+        for row in rows:
+            row["contributions"] = contributions_from_json(row["contributions"])
+        return rows
 
     def _dicts(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         cursor = self.db.execute(sql, params)

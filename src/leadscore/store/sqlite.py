@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from leadscore.store.api_keys import ApiKeyRows
 from leadscore.store.common import NestedTransactions
 from leadscore.store.migrations import MIGRATIONS
+from leadscore.store.model_versions import ModelVersionRows
 from leadscore.store.outbox import OutboxRows
 from leadscore.store.score_queries import ScoreQueries
 from leadscore.store.sqlite_common import connect
@@ -17,7 +17,7 @@ from leadscore.store.sqlite_ingest import IngestWrites
 from leadscore.store.sqlite_scores import ScoreReads
 
 
-class SQLiteStore(NestedTransactions, IngestWrites, ScoreReads, ScoreQueries, ApiKeyRows, OutboxRows):
+class SQLiteStore(NestedTransactions, IngestWrites, ScoreReads, ScoreQueries, ApiKeyRows, OutboxRows, ModelVersionRows):
     """Writes go through ``self.db``; the full scan reads through its own connection (a WAL snapshot)."""
 
     _mark = "?"
@@ -58,10 +58,5 @@ class SQLiteStore(NestedTransactions, IngestWrites, ScoreReads, ScoreQueries, Ap
             applied.append(name)
         return applied
 
-    def register_model(self, key: str, name: str, version: str, source: str, now_us: int) -> None:
-        digest = hashlib.sha256(source.encode()).hexdigest()
-        self.db.execute(
-            "INSERT INTO models VALUES (?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
-            "source=excluded.source, sha256=excluded.sha256, loaded_at=excluded.loaded_at",
-            (key, name, version, source, digest, now_us),
-        )
+    def lock_models(self, exclusive: bool = False) -> None:
+        """Nothing to do: a write transaction (``BEGIN IMMEDIATE``) already excludes an activation."""
