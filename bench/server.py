@@ -33,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from pg_schema import fresh_schema
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "api"))  # the test suite's real-server helper
 
@@ -266,17 +268,8 @@ def main() -> None:
     if args.backend in ("sqlite", "both"):
         results.append(run_backend("sqlite", "sqlite:///leadscore.db", args))
     if args.backend in ("postgresql", "both"):
-        import psycopg
-
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.postgres, autocommit=True) as admin:
-            admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            url = f"{args.postgres}{'&' if '?' in args.postgres else '?'}options=-csearch_path%3D{schema}"
+        with fresh_schema(args.postgres) as url:
             results.append(run_backend("postgresql", url, args))
-        finally:
-            with psycopg.connect(args.postgres, autocommit=True) as admin:
-                admin.execute(f"DROP SCHEMA {schema} CASCADE")
     for r in results:
         print(json.dumps(r))
     print(f"\nleadscore server benchmark ({sys.version.split()[0]}), {args.leads:,} leads, events/s or requests/s")

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
+import pytest
+
+from leadscore.engine.account import score_account
 from leadscore.engine.scoring import score
 from leadscore.engine.types import from_micros
 from leadscore.service.live import LiveService
@@ -40,6 +45,9 @@ def _events(writer: int, count: int) -> list[list[dict[str, object]]]:
 def test_two_writers_on_the_same_leads_equal_one_after_the_other(project: Project) -> None:
     services = [LiveService(open_store(project.database, base=project.root), project.models) for _ in range(2)]
     failures: list[BaseException] = []
+    # The three leads share one account, whose rollup both writers redo after each of their writes.
+    people = [{"id": f"L{i}", "email": f"p{i}@acme.io"} for i in range(3)]
+    services[0].upsert_leads(people, datetime.now(UTC))
 
     def send(writer: int) -> None:
         try:
@@ -65,6 +73,11 @@ def test_two_writers_on_the_same_leads_equal_one_after_the_other(project: Projec
         expected = score(compiled, leads[stored.lead_seq], events[stored.lead_seq], from_micros(stored.as_of))
         assert stored.total_cents == int(expected.total * 100)
         assert contributions_json(expected.contributions) == contributions_json_of(stored.contributions)
+    # The account's rollup is of every lead's final total: neither writer's rollup overwrote the other's.
+    totals = [Decimal(s.total_cents).scaleb(-2) for s in store.iter_scores([compiled.key])]
+    account = store.load_accounts(["domain:acme.io"])["domain:acme.io"]
+    [rolled] = store.account_scores("domain:acme.io")
+    assert rolled["total_cents"] == int(score_account(compiled, account, totals).total * 100)
     for service in services:
         service.store.close()
 
@@ -84,5 +97,47 @@ def test_a_warm_state_made_stale_by_another_writer_is_rebuilt(project: Project) 
     first.upsert_leads([{"id": "L", "title": "CTO"}], now)  # no new event: only the version shows b
     [stored] = first.store.scores_for_lead(first.store.find_lead("L") or 0)
     assert {c["rule"] for c in stored.contributions} >= {"demo_request", "email_click", "c_level"}
+    for service in (first, second):
+        service.store.close()
+
+
+def test_two_rollups_of_one_account_take_turns(project: Project) -> None:
+    """Writer B rolls up the account while writer A's rollup of it is not yet committed: B must wait and
+    then read A's lead total, not write a rollup that misses it."""
+    if project.database.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: two rollups cannot overlap there")
+    first, second = (LiveService(open_store(project.database, base=project.root), project.models) for _ in range(2))
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    first.upsert_leads([{"id": f"L{i}", "email": f"p{i}@acme.io"} for i in range(2)], now)
+    demo = {"type": "form_submit", "occurred_at": "2026-11-19T10:00:00Z", "form": "demo"}
+    failures: list[BaseException] = []
+
+    def other_writer() -> None:
+        try:
+            second.ingest_events([{**demo, "id": "b", "lead_id": "L1"}], now)
+        except BaseException as exc:
+            failures.append(exc)
+
+    import psycopg
+
+    thread = threading.Thread(target=other_writer)
+    with first.store.transaction():  # writer A's request, held open until B is seen waiting
+        first.ingest_events([{**demo, "id": "a", "lead_id": "L0"}], now)
+        thread.start()
+        with psycopg.connect(project.database, autocommit=True) as watcher:
+            for _ in range(1000):
+                if watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone() != (0,):
+                    break
+                time.sleep(0.01)
+            else:
+                raise AssertionError("writer B never waited on writer A")
+    thread.join()
+    assert failures == []
+    compiled = project.models[0].compiled
+    totals = [Decimal(s.total_cents).scaleb(-2) for s in first.store.iter_scores([compiled.key])]
+    assert len(totals) == 2 and min(totals) > 0
+    account = first.store.load_accounts(["domain:acme.io"])["domain:acme.io"]
+    [rolled] = first.store.account_scores("domain:acme.io")
+    assert rolled["total_cents"] == int(score_account(compiled, account, totals).total * 100)
     for service in (first, second):
         service.store.close()

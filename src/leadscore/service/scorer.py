@@ -140,6 +140,7 @@ class Scorer:
         ids = sorted(set(account_ids))
         if not ids:
             return
+        self.store.lock_accounts(ids)  # another process rolling one of them up waits, then reads ours
         totals = self.store.account_lead_totals(loaded.model.key, ids)
         accounts = self.store.load_accounts(ids)
         scores = [

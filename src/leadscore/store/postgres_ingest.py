@@ -7,6 +7,7 @@ writers neither fail nor double anything: a lead id, an account id and an event 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -193,6 +194,14 @@ class PostgresIngestWrites(PostgresConnected):
         """
         if seqs:
             self.db.execute("SELECT pg_advisory_xact_lock(s) FROM unnest(%s::bigint[]) AS s", (sorted(set(seqs)),))
+
+    def lock_accounts(self, ids: Sequence[str]) -> None:
+        """Holds each account until the transaction ends, so two writers rolling up one account take turns
+        and the second reads the first's lead totals. Taken after the lead locks, in key order; the
+        (class, key) form of advisory lock never collides with the lead locks' single keys."""
+        keys = sorted({zlib.crc32(i.encode()) - (1 << 31) for i in ids})
+        if keys:
+            self.db.execute("SELECT pg_advisory_xact_lock(1, k) FROM unnest(%s::int[]) AS k", (keys,))
 
     def record_run(self, summary: RunSummary, rejects: Sequence[Reject]) -> int:
         row = self.db.execute(

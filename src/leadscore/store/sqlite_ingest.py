@@ -159,6 +159,9 @@ class IngestWrites(Connected):
     def lock_leads(self, seqs: Sequence[int]) -> None:
         """Nothing to do: a write transaction (``BEGIN IMMEDIATE``) already excludes every other writer."""
 
+    def lock_accounts(self, ids: Sequence[str]) -> None:
+        """Nothing to do: a write transaction (``BEGIN IMMEDIATE``) already excludes every other writer."""
+
     def record_run(self, summary: RunSummary, rejects: Sequence[Reject]) -> int:
         cursor = self.db.execute(
             "INSERT INTO ingest_runs(kind, source, read, loaded, updated, duplicates, rejected, started_at, "

@@ -1,0 +1,42 @@
+"""``leadscore models``: upload, dry run, activate and roll back a version from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_helpers import AS_OF, by_id, export_csv, invoke, ok
+
+
+def _v2(project: Path) -> Path:
+    source = (project / "models" / "b2b_saas.yaml").read_text(encoding="utf-8")
+    changed = source.replace("\nversion: 1\n", "\nversion: 2\n").replace(
+        "- name: vp\n    points: 12\n", "- name: vp\n    points: 22\n"
+    )
+    path = project / "b2b_saas_v2.yaml"
+    path.write_text(changed, encoding="utf-8")
+    return path
+
+
+def test_a_version_is_compared_activated_and_rolled_back(loaded: Path) -> None:
+    v2 = _v2(loaded)
+    assert "stored b2b_saas@2" in ok("-p", loaded, "models", "upload", v2)
+    assert "already stored b2b_saas@2" in ok("-p", loaded, "models", "upload", v2)
+
+    dry = json.loads(ok("-p", loaded, "models", "dry-run", "b2b_saas@2", "--as-of", AS_OF, "--json"))
+    # Version 2 gives a VP 22 points instead of 12: L1 (a VP) gains 10, so only L1 is raised.
+    assert (dry["against"], dry["raised"], dry["lowered"]) == ("b2b_saas@1", 1, 0)
+    assert by_id(export_csv(loaded))["L1"]["b2b_saas_total"] == "78.11"  # a dry run writes nothing
+
+    assert "activated b2b_saas@2 (replacing b2b_saas@1)" in ok("-p", loaded, "models", "activate", "b2b_saas@2")
+    listing = ok("-p", loaded, "models", "list")
+    assert "b2b_saas@2" in listing and "activate" in listing
+    ok("-p", loaded, "rescore", "--as-of", AS_OF)  # the CLI scores with the active version too
+    rows = by_id(export_csv(loaded))
+    assert rows["L1"]["b2b_saas_total"] == "88.11"
+
+    assert "activated b2b_saas@1 (replacing b2b_saas@2)" in ok("-p", loaded, "models", "rollback", "b2b_saas")
+    again = invoke("-p", loaded, "models", "rollback", "b2b_saas")
+    assert again.exit_code == 2 and "no earlier version" in again.stderr
+    missing = invoke("-p", loaded, "models", "activate", "b2b_saas@7")
+    assert missing.exit_code == 2 and "no stored model version 'b2b_saas@7'" in missing.stderr
