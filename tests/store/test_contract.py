@@ -178,6 +178,15 @@ def test_runs_and_rejects_are_kept(store: Store) -> None:
     assert store.count("rejects") == 1
 
 
+def test_one_transaction_can_lock_more_leads_and_accounts_than_the_lock_table_holds(store: Store) -> None:
+    # PostgreSQL's lock table holds 64 locks a connection by default (6,400 here): one lock per lead of a
+    # 20,000-lead batch overflowed it ("out of shared memory"); locks by stripe never do.
+    with store.transaction():
+        store.lock_leads(range(1, 20_001))
+        store.lock_accounts([f"domain:{n}.example" for n in range(20_000)])
+        store.lock_models()
+
+
 def test_count_refuses_unknown_tables(store: Store) -> None:
     with pytest.raises(ValueError, match="unknown table"):
         store.count("sqlite_master")

@@ -18,7 +18,7 @@ from leadscore.store.postgres_scores import PostgresScoreReads
 from leadscore.store.score_queries import ScoreQueries
 
 #: Serialises migrations between processes that start at once (any constant the project owns).
-_MIGRATION_LOCK = -0x1EAD5C0E  # negative: lead locks (``lock_leads``) use the positive lead seqs
+_MIGRATION_LOCK = -0x1EAD5C0E  # single-key locks; leads and accounts use the (class, stripe) form
 #: Held shared by every scoring write and exclusively by a model activation (``lock_models``).
 _MODELS_LOCK = -0x1EAD5C0F
 

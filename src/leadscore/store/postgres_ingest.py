@@ -25,6 +25,10 @@ def _text(value: str | None) -> str | None:
     return value.replace("\x00", "\\u0000") if value is not None else None
 
 
+#: Advisory lock stripes per class (leads, accounts): few enough for any batch to fit the lock table.
+STRIPES = 1024
+
+
 class PostgresConnected:
     url: str
     db: psycopg.Connection[Any]
@@ -185,23 +189,27 @@ class PostgresIngestWrites(PostgresConnected):
         return [record.id in inserted and first[record.id] == position for position, (_, record) in enumerate(events)]
 
     def lock_leads(self, seqs: Sequence[int]) -> None:
-        """Holds each lead until the transaction ends, taken in seq order so that two writers never deadlock.
+        """Holds each lead until the transaction ends, taken in order so that two writers never deadlock.
 
         Scoring reads a lead's stored events after its lock: a writer that waited sees every event the
         one before it committed, so concurrent requests give what applying them one after the other gives.
         Advisory locks, not row locks, so that inserting events (which key-share-locks the lead row) and
-        updating a lead's fields never wait on them.
+        updating a lead's fields never wait on them. A lock covers one stripe of leads (seq modulo
+        ``STRIPES``): a batch touching 20,000 leads takes at most ``STRIPES`` locks, where one lock per lead
+        would overflow the server's lock table ("out of shared memory"). Two leads of a stripe wait on
+        each other, which costs only when both are written at the same moment.
         """
-        if seqs:
-            self.db.execute("SELECT pg_advisory_xact_lock(s) FROM unnest(%s::bigint[]) AS s", (sorted(set(seqs)),))
+        stripes = sorted({seq % STRIPES for seq in seqs})
+        if stripes:
+            self.db.execute("SELECT pg_advisory_xact_lock(0, s) FROM unnest(%s::int[]) AS s", (stripes,))
 
     def lock_accounts(self, ids: Sequence[str]) -> None:
-        """Holds each account until the transaction ends, so two writers rolling up one account take turns
-        and the second reads the first's lead totals. Taken after the lead locks, in key order; the
-        (class, key) form of advisory lock never collides with the lead locks' single keys."""
-        keys = sorted({zlib.crc32(i.encode()) - (1 << 31) for i in ids})
-        if keys:
-            self.db.execute("SELECT pg_advisory_xact_lock(1, k) FROM unnest(%s::int[]) AS k", (keys,))
+        """Holds each account (by stripe, as leads are) until the transaction ends, so two writers rolling
+        up one account take turns and the second reads the first's lead totals. Taken after the lead
+        locks, in order; the class (0 leads, 1 accounts) keeps the two apart."""
+        stripes = sorted({zlib.crc32(i.encode()) % STRIPES for i in ids})
+        if stripes:
+            self.db.execute("SELECT pg_advisory_xact_lock(1, s) FROM unnest(%s::int[]) AS s", (stripes,))
 
     def record_run(self, summary: RunSummary, rejects: Sequence[Reject]) -> int:
         row = self.db.execute(
