@@ -73,8 +73,8 @@ class LiveService:
             self._refresh()
             return self.models
 
-    def _refresh(self) -> None:
-        generation = self.store.model_generation()
+    def _refresh(self, lock: bool = False) -> None:
+        generation = self.store.model_generation(lock)
         if generation != self.generation:
             self.models = scoring_versions(self.store, self.project_models)
             self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
@@ -107,8 +107,8 @@ class LiveService:
         with self.lock:
             try:
                 with self.store.transaction():
-                    self.store.lock_models()  # shared: an activation waits for this write, or it for one
-                    self._refresh()
+                    # The model lock, shared: an activation waits for this write, or this write for it.
+                    self._refresh(lock=True)
                     report = load(
                         self.store,
                         self.scorer,

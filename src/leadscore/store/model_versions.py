@@ -12,6 +12,9 @@ class ModelVersionRows:
     db: Any
     _mark: str
 
+    def lock_models(self, exclusive: bool = False) -> None:
+        raise NotImplementedError
+
     def register_model(self, key: str, name: str, version: str, source: str, now_us: int) -> None:
         """Stores a project file's version, replacing the source stored under its key: the file is its truth."""
         m = self._mark
@@ -77,8 +80,11 @@ class ModelVersionRows:
         )
         return self.model_generation()
 
-    def model_generation(self) -> int:
-        """Grows with every activation: a process whose models are older reloads them."""
+    def model_generation(self, lock: bool = False) -> int:
+        """Grows with every activation: a process whose models are older reloads them. With ``lock``, the
+        model lock is taken shared first (``lock_models``)."""
+        if lock:
+            self.lock_models()
         row = self.db.execute("SELECT coalesce(max(id), 0) FROM model_activations").fetchone()
         return int(row[0])
 

@@ -68,3 +68,14 @@ class PostgresStore(
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_MODELS_LOCK,))
         else:
             self.db.execute("SELECT pg_advisory_xact_lock_shared(%s)", (_MODELS_LOCK,))
+
+    def model_generation(self, lock: bool = False) -> int:
+        """The activation count; with ``lock``, also takes the model lock shared, in the same round trip."""
+        if not lock:
+            return super().model_generation()
+        row = self.db.execute(
+            "SELECT pg_advisory_xact_lock_shared(%s), (SELECT coalesce(max(id), 0) FROM model_activations)",
+            (_MODELS_LOCK,),
+        ).fetchone()
+        assert row is not None
+        return int(row[1])
