@@ -31,6 +31,7 @@ class IngestReport:
     accounts: int = 0
     duplicates: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    duplicate_lines: list[int] = field(default_factory=list)  # each duplicate's line, for per-request replies
     score_changes: int = 0
     stage_changes: int = 0
     scored: bool = True
@@ -97,6 +98,7 @@ def ingest_events(
             for (seq, lead_id), record, is_new in zip(resolved, records, fresh, strict=True):
                 if not is_new:
                     report.duplicates += 1
+                    report.duplicate_lines.append(record.line)
                     continue
                 report.loaded += 1
                 event = Event(record.id, lead_id, record.type, record.occurred_at, record.properties)

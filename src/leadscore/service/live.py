@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -38,11 +38,6 @@ class BatchOutcome:
     duplicates: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
-    @classmethod
-    def of(cls, report: IngestReport) -> BatchOutcome:
-        errors = [{"index": r.line, "field": r.field, "reason": r.reason} for r in report.rejects]
-        return cls(report.loaded + report.updated, report.duplicates, errors)
-
 
 class LiveService:
     def __init__(
@@ -57,7 +52,9 @@ class LiveService:
         self.project_models = list(project_models)
         self.models = resolve(store, project_models, to_micros(datetime.now(UTC)))
         self.generation = store.model_generation()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the store's connection: one request (group) or read at a time
+        self.queue_lock = threading.Lock()
+        self.queue: list[_Request] = []
         self.on_commit = on_commit  # wakes the webhook sender once a write is committed
         # Lead states stay warm between requests, checked against the store under each lead's lock.
         self.scorer = Scorer(store, self.models, capacity=state_cache, shared=True)
@@ -100,31 +97,78 @@ class LiveService:
         return self._ingest(ingest_leads, rows, now)
 
     def _ingest(self, load: Callable[..., IngestReport], rows: Sequence[Any], now: datetime) -> BatchOutcome:
-        """One request: one transaction under the process's lock; the webhook sender is woken after commit.
-
-        A failed request rolls back, but its events are already folded into cached states: drop them all.
-        """
+        """One request, stored in one transaction with the requests that arrived while the previous one ran
+        (group commit): a request waits at most for the transaction before its own, and 500 single events a
+        second become a few dozen transactions. The reply comes after the commit that holds the request."""
+        request = _Request(load, list(rows), now)
+        with self.queue_lock:
+            self.queue.append(request)
         with self.lock:
-            try:
-                with self.store.transaction():
-                    # The model lock, shared: an activation waits for this write, or this write for it.
-                    self._refresh(lock=True)
-                    report = load(
-                        self.store,
-                        self.scorer,
-                        rows,
-                        as_of=now,
-                        now=now,
-                        source="api",
-                        batch_size=len(rows) or 1,
-                        keep_run=False,
-                    )
-            except BaseException:
-                self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
-                raise
+            if not request.done:
+                self._run_group(load)
+        if request.error is not None:
+            raise request.error
         if self.on_commit is not None:
             self.on_commit()
-        return BatchOutcome.of(report)
+        assert request.outcome is not None
+        return request.outcome
+
+    def _run_group(self, load: Callable[..., IngestReport]) -> None:
+        """Stores every queued request of this kind as one batch, then answers each for its own items.
+
+        A failed transaction fails every request in it, and their events are already folded into cached
+        states: drop them all.
+        """
+        with self.queue_lock:
+            group = [r for r in self.queue if r.load is load]
+            self.queue = [r for r in self.queue if r.load is not load]
+        combined: list[Any] = []
+        for request in group:
+            request.offset = len(combined)
+            combined.extend(replace(row, line=row.line + request.offset) for row in request.rows)
+        now = max(r.now for r in group)
+        try:
+            with self.store.transaction():
+                # The model lock, shared: an activation waits for this write, or this write for it.
+                self._refresh(lock=True)
+                report = load(
+                    self.store,
+                    self.scorer,
+                    combined,
+                    as_of=now,
+                    now=now,
+                    source="api",
+                    batch_size=len(combined) or 1,
+                    keep_run=False,
+                )
+        except BaseException as exc:
+            self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+            for request in group:
+                request.error, request.done = exc, True
+            return
+        for request in group:
+            low, high = request.offset, request.offset + len(request.rows)
+            errors = [
+                {"index": r.line - low, "field": r.field, "reason": r.reason}
+                for r in report.rejects
+                if low <= r.line < high
+            ]
+            duplicates = sum(1 for line in report.duplicate_lines if low <= line < high)
+            request.outcome = BatchOutcome(len(request.rows) - len(errors) - duplicates, duplicates, errors)
+            request.done = True
+
+
+@dataclass(eq=False)
+class _Request:
+    """One request's items waiting for a transaction; ``offset`` is where they sit in the group's batch."""
+
+    load: Callable[..., IngestReport]
+    rows: list[Any]
+    now: datetime
+    offset: int = 0
+    done: bool = False
+    outcome: BatchOutcome | None = None
+    error: BaseException | None = None
 
 
 def _prepared(items: Sequence[Any], prepare: Prepare | None) -> list[dict[str, Any] | Reject]:
