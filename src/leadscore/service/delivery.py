@@ -77,7 +77,7 @@ class DeliveryWorker:
         try:
             while not self.stopping.is_set():
                 try:
-                    report = tick(store, scoring_versions(store, self.models), datetime.now(UTC))
+                    report = tick(store, scoring_versions(store, self.models), datetime.now(UTC), pause_s=0.1)
                     if report.changed:
                         self.wake.set()  # the tick owes webhooks: send them now
                 except Exception:

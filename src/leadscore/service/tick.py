@@ -9,6 +9,7 @@ every lead's next check once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,8 +31,13 @@ class TickReport:
     stage_changes: int = 0
 
 
-def tick(store: Store, models: Sequence[LoadedModel], now: datetime, batch: int = 500) -> TickReport:
-    """Re-scores every due lead at ``now`` under every model, and sets each one's next check."""
+def tick(
+    store: Store, models: Sequence[LoadedModel], now: datetime, batch: int = 500, pause_s: float = 0.0
+) -> TickReport:
+    """Re-scores every due lead at ``now`` under every model, and sets each one's next check.
+
+    ``pause_s`` is a rest between transactions: SQLite's waiting writers poll for the lock, and a loop
+    that starts its next transaction at once can starve them past their busy timeout."""
     now_us = to_micros(now)
     report = TickReport()
     rollups = Scorer(store, models)
@@ -55,6 +61,8 @@ def tick(store: Store, models: Sequence[LoadedModel], now: datetime, batch: int 
                 store.set_next_checks(key, checks)
                 accounts = {account.id for c in result.changes if (account := leads[c.lead_seq].account) is not None}
                 rollups.roll_up(loaded, sorted(accounts), now)
+            if pause_s:
+                time.sleep(pause_s)
             report.checked += len(seqs)
             report.changed += result.changed
             report.stage_changes += result.stage_changes
