@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from leadscore.api import errors, models, observability, webhooks
-from leadscore.api.auth import RateLimiter, requires
+from leadscore.api.auth import KeyCache, RateLimiter, requires
 from leadscore.api.errors import ApiError
 from leadscore.api.render import account_score_out, history_out, score_out, transitions_out
 from leadscore.api.schemas import (
@@ -65,6 +65,7 @@ def create_app(
     app.state.service = service
     app.state.config = config
     app.state.limiter = RateLimiter(config.rate_limit_per_minute) if config.rate_limit_per_minute else None
+    app.state.keys = KeyCache(config.key_cache_seconds)
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["*"], allow_headers=["*"])
     errors.install(app)
@@ -302,6 +303,8 @@ def from_environment() -> FastAPI:
         overrides["max_batch"] = int(os.environ["LEADSCORE_MAX_BATCH"])
     if "LEADSCORE_CORS_ORIGINS" in os.environ:
         overrides["cors_origins"] = [o for o in os.environ["LEADSCORE_CORS_ORIGINS"].split(",") if o]
+    if "LEADSCORE_KEY_CACHE_SECONDS" in os.environ:
+        overrides["key_cache_seconds"] = float(os.environ["LEADSCORE_KEY_CACHE_SECONDS"])
     if "LEADSCORE_RATE_LIMIT" in os.environ:
         overrides["rate_limit_per_minute"] = int(os.environ["LEADSCORE_RATE_LIMIT"]) or None
     if overrides:

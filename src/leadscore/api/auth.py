@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from leadscore.api.errors import ApiError
 from leadscore.service.keys import ApiKey, verify_key
@@ -46,16 +48,46 @@ def _token(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def requires(scope: str) -> Callable[[Request], ApiKey]:
+class KeyCache:
+    """Verified tokens for ``ttl_s`` seconds, so that a request does not wait for the store's connection
+    (busy with the write before it) just to check its key. So a revoked key stops working within
+    ``ttl_s`` on every server process. Keyed by the token's SHA-256; bounded, then cleared."""
+
+    def __init__(self, ttl_s: float = 5.0, size: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self.entries: dict[str, tuple[float, ApiKey | None]] = {}
+
+    def get(self, token: str) -> tuple[bool, ApiKey | None]:
+        entry = self.entries.get(_fingerprint(token))
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, token: str, key: ApiKey | None) -> None:
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[_fingerprint(token)] = (time.monotonic() + self.ttl_s, key)
+
+
+def _fingerprint(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def requires(scope: str) -> Callable[[Request], Awaitable[ApiKey]]:
     """A FastAPI dependency: the request's key, which must hold ``scope`` (401 without a valid key, 403
     without the scope, 429 over the rate limit)."""
 
-    def check(request: Request) -> ApiKey:
+    async def check(request: Request) -> ApiKey:
         service: LiveService = request.app.state.service
+        cache: KeyCache = request.app.state.keys
         token = _token(request)
         if token is None:
             raise ApiError(401, "unauthorized", "expected an API key: Authorization: Bearer ls_… or X-API-Key")
-        key = service.run(lambda store: verify_key(store, token))
+        hit, key = cache.get(token)
+        if not hit:
+            key = await run_in_threadpool(service.run, lambda store: verify_key(store, token))
+            cache.put(token, key)
         if key is None:
             raise ApiError(401, "unauthorized", "the API key is unknown, malformed or revoked")
         if not key.allows(scope):

@@ -26,6 +26,8 @@ class ServerConfig(BaseModel):
     max_batch: int = Field(default=10_000, gt=0)
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int | None = Field(default=None, gt=0)
+    #: How long a process trusts a key it checked: a revoked key stops working within this many seconds.
+    key_cache_seconds: float = Field(default=5.0, ge=0)
 
 
 class ProjectConfig(BaseModel):

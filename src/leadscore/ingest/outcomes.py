@@ -1,0 +1,214 @@
+"""Outcomes: what became of a lead (converted, lost, disqualified) and when, read from CSV or JSONL, or
+from a label column of a lead file (X Education's ``Converted``).
+
+Recognised columns (CSV) or keys (JSONL), compared ignoring case, the first alias present winning:
+``lead_id``/``lead``, ``email``, ``outcome``/``status``/``stage`` and ``occurred_at``/``closed_at``/``date``/
+``timestamp``. Outcome words are mapped to three outcomes (``OUTCOME_WORDS``); the time may be missing,
+for sources that only say whether a lead converted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from leadscore.ingest.errors import IngestError
+from leadscore.ingest.mapping import column_key
+from leadscore.ingest.records import Reject
+from leadscore.ingest.sources import DEFAULT_ENCODING, CsvRows, Records, file_format, jsonl_objects, open_text
+from leadscore.ingest.values import as_text, normalize_email, parse_timestamp
+
+OUTCOMES = ("converted", "lost", "disqualified")
+#: What CRMs call each outcome, compared after lower-casing and turning spaces and dashes into underscores.
+OUTCOME_WORDS: dict[str, str] = {
+    **dict.fromkeys(("converted", "won", "closed_won", "customer", "win"), "converted"),
+    **dict.fromkeys(("lost", "closed_lost", "loss", "not_converted"), "lost"),
+    **dict.fromkeys(("disqualified", "dq", "unqualified", "junk", "rejected"), "disqualified"),
+}
+ALIASES: dict[str, tuple[str, ...]] = {
+    "lead_id": ("lead_id", "lead"),
+    "email": ("email",),
+    "outcome": ("outcome", "status", "stage"),
+    "occurred_at": ("occurred_at", "closed_at", "close_date", "date", "timestamp"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    """One lead's outcome; ``occurred_at`` is None when the source does not say when."""
+
+    lead_id: str | None
+    email: str | None
+    outcome: str
+    occurred_at: datetime | None
+    source: str = ""
+    line: int = 0
+
+    @property
+    def id(self) -> str:
+        """Stable for the same lead, outcome and time: loading a file twice stores each outcome once."""
+        when = self.occurred_at.isoformat() if self.occurred_at else ""
+        text = "\x1f".join((self.lead_id or "", self.email or "", self.outcome, when))
+        return "out-" + hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def outcome_of(value: Any) -> str:
+    """An outcome word as one of ``OUTCOMES``; raises ValueError listing what is understood."""
+    word = as_text(value).strip().lower().replace(" ", "_").replace("-", "_")
+    if word in OUTCOME_WORDS:
+        return OUTCOME_WORDS[word]
+    known = ", ".join(sorted(OUTCOME_WORDS))
+    raise ValueError(f"expected an outcome such as converted, lost or disqualified ({known}), got {value!r}")
+
+
+def read_outcome(values: dict[str, Any], line: int, source: str) -> OutcomeRecord | Reject:
+    """A row's recognised values (by role) as an outcome, or a Reject naming the field at fault."""
+    role = "lead_id"
+    try:
+        lead_id = _text(values.get("lead_id"))
+        role = "email"
+        raw_email = values.get("email")
+        email = None if _text(raw_email) is None else normalize_email(raw_email)
+        if lead_id is None and email is None:
+            return Reject(source, line, "expected lead_id or email to say whose outcome it is", field="lead_id")
+        role = "outcome"
+        if _text(values.get("outcome")) is None:
+            return Reject(source, line, "expected an outcome, got nothing", field="outcome")
+        outcome = outcome_of(values["outcome"])
+        role = "occurred_at"
+        when = values.get("occurred_at")
+        occurred_at = None if _text(when) is None else parse_timestamp(when)
+    except ValueError as exc:
+        return Reject(source, line, str(exc), field=role, raw=values)
+    return OutcomeRecord(lead_id, email, outcome, occurred_at, source, line)
+
+
+def read_outcomes(path: str | Path, *, encoding: str = DEFAULT_ENCODING) -> Records[OutcomeRecord | Reject]:
+    """Outcomes from a CSV or JSONL file, one record or Reject per row, in file order."""
+    path = Path(path)
+    source = str(path)
+    kind, gzipped = file_format(path)
+    handle = open_text(path, gzipped, encoding)
+    try:
+        if kind == "csv":
+            rows = CsvRows(handle, source)
+            roles = _roles(rows.header)
+            if "outcome" not in roles or not {"lead_id", "email"} & set(roles):
+                raise IngestError(
+                    source, f"expected columns outcome and lead_id or email for outcomes; header: {rows.header}"
+                )
+            return Records(_csv(rows, roles, handle), handle)
+        return Records(_jsonl(handle, source), handle)
+    except BaseException:
+        handle.close()
+        raise
+
+
+def read_label_column(
+    path: str | Path,
+    column: str,
+    *,
+    id_column: str | None = None,
+    positive: Sequence[str] = ("1", "true", "yes", "converted"),
+    encoding: str = DEFAULT_ENCODING,
+) -> Records[OutcomeRecord | Reject]:
+    """Outcomes from a lead file's label column: a positive label is ``converted``, any other ``lost``,
+    both with no time. Leads are matched by ``id_column`` (default: the file's id or email column)."""
+    path = Path(path)
+    source = str(path)
+    handle = open_text(path, file_format(path)[1], encoding)
+    try:
+        rows = CsvRows(handle, source)
+        index = {column_key(c): i for i, c in enumerate(rows.header)}
+        if column_key(column) not in index:
+            raise IngestError(source, f"no label column {column!r}; header: {rows.header}")
+        who = column_key(id_column) if id_column else next((k for k in ("id", "lead_id", "email") if k in index), None)
+        if who is None or who not in index:
+            raise IngestError(source, f"no id column {id_column or 'id, lead_id or email'!r}; header: {rows.header}")
+        wanted = {p.strip().lower() for p in positive}
+        return Records(_labels(rows, index[column_key(column)], index[who], who, wanted, handle), handle)
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _labels(
+    rows: CsvRows, label: int, who: int, kind: str, positive: set[str], handle: IO[str]
+) -> Iterator[OutcomeRecord | Reject]:
+    try:
+        for item in rows:
+            if isinstance(item, Reject):
+                yield item
+                continue
+            line, cells = item
+            if max(label, who) >= len(cells):
+                yield Reject(rows.source, line, f"expected {len(rows.header)} values, got {len(cells)}", raw=cells)
+                continue
+            value = cells[label].strip()
+            if not value:
+                yield Reject(rows.source, line, "expected a label, got nothing", field=rows.header[label])
+                continue
+            outcome = "converted" if value.lower() in positive else "lost"
+            ref = {"email" if kind == "email" else "lead_id": cells[who]}
+            yield read_outcome({**ref, "outcome": outcome}, line, rows.source)
+    finally:
+        handle.close()
+
+
+def _roles(columns: Sequence[str]) -> dict[str, str]:
+    present = {column_key(c): c for c in columns}
+    roles: dict[str, str] = {}
+    for role, aliases in ALIASES.items():
+        found = next((present[a] for a in aliases if a in present), None)
+        if found is not None:
+            roles[role] = found
+    return roles
+
+
+def _csv(rows: CsvRows, roles: dict[str, str], handle: IO[str]) -> Iterator[OutcomeRecord | Reject]:
+    index = {column: i for i, column in enumerate(rows.header)}
+    try:
+        for item in rows:
+            if isinstance(item, Reject):
+                yield item
+                continue
+            line, cells = item
+            if len(cells) != len(rows.header):
+                reason = f"expected {len(rows.header)} values (one per header column), got {len(cells)}"
+                yield Reject(rows.source, line, reason, raw=cells)
+                continue
+            values = {role: cells[index[column]] for role, column in roles.items()}
+            yield _named(read_outcome(values, line, rows.source), roles)
+    finally:
+        handle.close()
+
+
+def _jsonl(handle: IO[str], source: str) -> Iterator[OutcomeRecord | Reject]:
+    try:
+        for item in jsonl_objects(handle, source):
+            if isinstance(item, Reject):
+                yield item
+                continue
+            line, obj = item
+            roles = _roles(list(obj))
+            yield _named(read_outcome({role: obj[key] for role, key in roles.items()}, line, source), roles)
+    finally:
+        handle.close()
+
+
+def _named(result: OutcomeRecord | Reject, roles: dict[str, str]) -> OutcomeRecord | Reject:
+    """A Reject names the file's own column, not the role."""
+    if isinstance(result, Reject) and result.field in roles:
+        return Reject(result.source, result.line, result.reason, field=roles[result.field], raw=result.raw)
+    return result
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value.strip() if isinstance(value, str) else as_text(value)
+    return text or None
