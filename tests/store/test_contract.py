@@ -140,6 +140,15 @@ def test_scores_keep_history_and_stage_transitions(store: Store) -> None:
     ]
 
 
+def test_a_next_check_lands_only_on_the_score_it_was_worked_out_for(store: Store) -> None:
+    [(seq, _)] = store.resolve_leads([("L", None)], NOW)
+    store.write_score_rows([(_row(seq, 1000), "tick")], NOW)
+    store.set_next_checks("m", [(seq, NOW + 10)], written_at=NOW - 1)  # the score was written again since
+    assert store.due_leads("m", NOW, 10) == [seq]  # still unknown, so due
+    store.set_next_checks("m", [(seq, NOW + 10)], written_at=NOW)
+    assert store.due_leads("m", NOW, 10) == [] and store.due_leads("m", NOW + 10, 10) == [seq]
+
+
 def test_top_filters_and_sorts(store: Store) -> None:
     resolved = store.resolve_leads([("A", None), ("B", None), ("C", None)], NOW)
     rows = [_row(resolved[0][0], 500), _row(resolved[1][0], 9000, "hot"), _row(resolved[2][0], 9000, "hot")]

@@ -130,14 +130,16 @@ class ScoreQueries:
         ).fetchall()
         return [int(r[0]) for r in rows]
 
-    def set_next_checks(self, model: str, checks: Sequence[tuple[int, int]]) -> None:
-        """(lead seq, next check µs) per lead, after its score was written."""
+    def set_next_checks(self, model: str, checks: Sequence[tuple[int, int]], written_at: int | None = None) -> None:
+        """(lead seq, next check µs) per lead, after its score was written; with ``written_at``, only to
+        scores last written then (a score written since keeps its next check unknown)."""
         m = self._mark
         cursor = self.db.cursor()
+        guard = f" AND updated_at={m}" if written_at is not None else ""
         try:
             cursor.executemany(
-                f"UPDATE scores SET next_check_at={m} WHERE model={m} AND lead_seq={m}",
-                [(at, model, seq) for seq, at in checks],
+                f"UPDATE scores SET next_check_at={m} WHERE model={m} AND lead_seq={m}{guard}",
+                [(at, model, seq, *(() if written_at is None else (written_at,))) for seq, at in checks],
             )
         finally:
             cursor.close()
