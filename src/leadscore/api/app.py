@@ -33,7 +33,7 @@ from leadscore.api.schemas import (
     body_of,
 )
 from leadscore.ingest.segment import identify_lead, track_event
-from leadscore.service.delivery import DeliveryWorker
+from leadscore.service.delivery import DeliveryWorker, Schedule
 from leadscore.service.keys import ApiKey
 from leadscore.service.live import BatchOutcome, LiveService
 from leadscore.service.project import ServerConfig, load_project
@@ -311,9 +311,6 @@ def from_environment() -> FastAPI:
         config = ServerConfig.model_validate({**config.model_dump(), **overrides})
     store = open_store(project.database, base=project.root)
     tick_s = float(os.environ.get("LEADSCORE_TICK_SECONDS", "60"))  # 0: this process runs no scheduler
-    worker = DeliveryWorker(
-        lambda: open_store(project.database, base=project.root),
-        models=project.models if tick_s > 0 else (),
-        tick_s=tick_s or 60.0,
-    )
+    schedule = Schedule(str(project.root), project.database, tick_s) if tick_s > 0 else None
+    worker = DeliveryWorker(lambda: open_store(project.database, base=project.root), schedule=schedule)
     return create_app(LiveService(store, project.models), config, worker)
