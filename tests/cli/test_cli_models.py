@@ -1,4 +1,4 @@
-"""``leadscore models``: upload, dry run, activate and roll back a version from the command line."""
+"""``leadscore models`` (upload, dry run, activate and roll back a version) and ``leadscore outcomes``."""
 
 from __future__ import annotations
 
@@ -40,3 +40,16 @@ def test_a_version_is_compared_activated_and_rolled_back(loaded: Path) -> None:
     assert again.exit_code == 2 and "no earlier version" in again.stderr
     missing = invoke("-p", loaded, "models", "activate", "b2b_saas@7")
     assert missing.exit_code == 2 and "no stored model version 'b2b_saas@7'" in missing.stderr
+
+
+def test_outcomes_load_from_a_file_and_from_a_label_column(loaded: Path, tmp_path: Path) -> None:
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text("lead_id,status,closed_at\nL1,Closed Won,2026-02-20\nL2,lost,\nNOPE,won,\n", encoding="utf-8")
+    out = ok("-p", loaded, "outcomes", "load", outcomes)
+    assert "read 3, loaded 2, duplicates 0, rejected 1" in out and "no lead 'NOPE'" in out
+    assert (tmp_path / "outcomes.csv.rejects.csv").exists()
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,Converted\nL5,1\nL6,0\n", encoding="utf-8")
+    assert "loaded 2" in ok("-p", loaded, "outcomes", "load", labels, "--label-column", "Converted")
+    missing = invoke("-p", loaded, "outcomes", "load", labels, "--label-column", "Won")
+    assert missing.exit_code == 2 and "no label column 'Won'" in missing.stderr

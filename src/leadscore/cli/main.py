@@ -12,6 +12,7 @@ from rich.text import Text
 from leadscore.cli import export as export_cmd
 from leadscore.cli import ingest as ingest_cmd
 from leadscore.cli import models as models_cmd
+from leadscore.cli import outcomes as outcomes_cmd
 from leadscore.cli import serve as serve_cmd
 from leadscore.cli.context import Settings, console, opened, parse_moment, user_errors
 from leadscore.cli.demo import demo
@@ -34,6 +35,7 @@ app.command()(serve_cmd.serve)
 app.command(name="tick")(serve_cmd.tick_cmd)
 app.add_typer(serve_cmd.keys_app, name="keys")
 app.add_typer(models_cmd.models_app, name="models")
+app.add_typer(outcomes_cmd.outcomes_app, name="outcomes")
 app.command(name="export")(export_cmd.export)
 
 

@@ -98,12 +98,14 @@ def transitions_table(rows: Sequence[dict[str, Any]]) -> Table:
 
 def ingest_summary(report: IngestReport) -> str:
     parts = [f"read {report.read}", f"loaded {report.loaded}"]
-    if report.kind != "events":
+    if report.kind == "leads":
         parts.append(f"updated {report.updated}")
     if report.accounts:
         parts.append(f"accounts {report.accounts}")
     parts += [f"duplicates {report.duplicates}", f"rejected {report.rejected}"]
     scored = f"; scores changed {report.score_changes}" if report.scored else "; not scored yet"
+    if report.kind == "outcomes":
+        scored = ""
     return f"{report.kind} from {report.source}: " + ", ".join(parts) + scored
 
 

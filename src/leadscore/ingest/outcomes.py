@@ -123,14 +123,14 @@ def read_label_column(
     handle = open_text(path, file_format(path)[1], encoding)
     try:
         rows = CsvRows(handle, source)
-        index = {column_key(c): i for i, c in enumerate(rows.header)}
-        if column_key(column) not in index:
+        index = {_key(c): i for i, c in enumerate(rows.header)}
+        if _key(column) not in index:
             raise IngestError(source, f"no label column {column!r}; header: {rows.header}")
-        who = column_key(id_column) if id_column else next((k for k in ("id", "lead_id", "email") if k in index), None)
+        who = _key(id_column) if id_column else next((k for k in ("id", "lead_id", "email") if k in index), None)
         if who is None or who not in index:
             raise IngestError(source, f"no id column {id_column or 'id, lead_id or email'!r}; header: {rows.header}")
         wanted = {p.strip().lower() for p in positive}
-        return Records(_labels(rows, index[column_key(column)], index[who], who, wanted, handle), handle)
+        return Records(_labels(rows, index[_key(column)], index[who], who, wanted, handle), handle)
     except BaseException:
         handle.close()
         raise
@@ -159,8 +159,13 @@ def _labels(
         handle.close()
 
 
+def _key(column: str) -> str:
+    """A column name compared ignoring case, spaces and dashes: ``Close Date`` is ``close_date``."""
+    return column_key(column).replace(" ", "_").replace("-", "_")
+
+
 def _roles(columns: Sequence[str]) -> dict[str, str]:
-    present = {column_key(c): c for c in columns}
+    present = {_key(c): c for c in columns}
     roles: dict[str, str] = {}
     for role, aliases in ALIASES.items():
         found = next((present[a] for a in aliases if a in present), None)

@@ -16,7 +16,9 @@ from leadscore.store.codec import ScoreRow, contributions_from_json, contributio
 from leadscore.store.protocol import ScoreChange, StoredScore, WriteResult
 
 #: The tables ``Store.count`` answers for.
-TABLES = frozenset({"leads", "events", "accounts", "scores", "score_history", "stage_transitions", "rejects"})
+TABLES = frozenset(
+    {"leads", "events", "accounts", "scores", "score_history", "stage_transitions", "rejects", "outcomes"}
+)
 #: Lead fields that describe the company, copied to the account the lead creates.
 COMPANY_FIELDS = ("company", "industry", "company_size", "annual_revenue")
 #: The columns ``stored_score`` reads, from ``scores s JOIN leads l``.

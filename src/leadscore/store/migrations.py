@@ -197,4 +197,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX model_activations_name ON model_activations(name, id);
         """,
     ),
+    (
+        "0006_outcomes",
+        """
+        CREATE TABLE outcomes (
+            id TEXT PRIMARY KEY,
+            lead_seq BIGINT NOT NULL REFERENCES leads(seq),
+            outcome TEXT NOT NULL,
+            occurred_at BIGINT,
+            source TEXT NOT NULL,
+            recorded_at BIGINT NOT NULL
+        );
+        CREATE INDEX outcomes_lead ON outcomes(lead_seq);
+        """,
+    ),
 ]

@@ -12,6 +12,7 @@ from leadscore.store.api_keys import ApiKeyRows
 from leadscore.store.common import NestedTransactions
 from leadscore.store.model_versions import ModelVersionRows
 from leadscore.store.outbox import OutboxRows
+from leadscore.store.outcome_rows import OutcomeRows
 from leadscore.store.postgres_ingest import PostgresIngestWrites
 from leadscore.store.postgres_migrations import POSTGRES_MIGRATIONS
 from leadscore.store.postgres_scores import PostgresScoreReads
@@ -24,7 +25,14 @@ _MODELS_LOCK = -0x1EAD5C0F
 
 
 class PostgresStore(
-    NestedTransactions, PostgresIngestWrites, PostgresScoreReads, ScoreQueries, ApiKeyRows, OutboxRows, ModelVersionRows
+    NestedTransactions,
+    PostgresIngestWrites,
+    PostgresScoreReads,
+    ScoreQueries,
+    ApiKeyRows,
+    OutboxRows,
+    ModelVersionRows,
+    OutcomeRows,
 ):
     """Statements outside ``transaction()`` commit on their own (autocommit); inside, all or nothing."""
 
