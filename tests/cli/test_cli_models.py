@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -53,3 +54,18 @@ def test_outcomes_load_from_a_file_and_from_a_label_column(loaded: Path, tmp_pat
     assert "loaded 2" in ok("-p", loaded, "outcomes", "load", labels, "--label-column", "Converted")
     missing = invoke("-p", loaded, "outcomes", "load", labels, "--label-column", "Won")
     assert missing.exit_code == 2 and "no label column 'Won'" in missing.stderr
+
+
+def test_dataset_writes_point_in_time_rows_and_flags_a_leaking_column(loaded: Path, tmp_path: Path) -> None:
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text("lead_id,outcome,occurred_at\nL1,won,2026-02-25\nL2,lost,2026-02-26\n", encoding="utf-8")
+    ok("-p", loaded, "outcomes", "load", outcomes)
+    target = tmp_path / "rows.csv"
+    out = ok("-p", loaded, "dataset", "-o", target, "--date", "2026-02-20", "--horizon-days", "30", "--as-of", AS_OF)
+    assert "converted within 30 days" in out
+    with target.open(encoding="utf-8") as handle:
+        rows = {row["lead_id"]: row for row in csv.DictReader(handle)}
+    assert rows["L1"]["label"] == "1" and rows["L2"]["label"] == "0"
+    assert "b2b_saas.total" in rows["L1"] and "events.form_submit.30d" in rows["L1"]
+    refused = invoke("-p", loaded, "dataset", "-o", target)
+    assert refused.exit_code == 2 and "--after-creation-days" in refused.stderr

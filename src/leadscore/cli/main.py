@@ -36,6 +36,7 @@ app.command(name="tick")(serve_cmd.tick_cmd)
 app.add_typer(serve_cmd.keys_app, name="keys")
 app.add_typer(models_cmd.models_app, name="models")
 app.add_typer(outcomes_cmd.outcomes_app, name="outcomes")
+app.command(name="dataset")(outcomes_cmd.dataset)
 app.command(name="export")(export_cmd.export)
 
 

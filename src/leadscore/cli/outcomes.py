@@ -1,16 +1,24 @@
-"""``leadscore outcomes load FILE``: what became of leads, for checking models against reality."""
+"""``leadscore outcomes load FILE`` (what became of leads) and ``leadscore dataset`` (point-in-time
+training rows built from the store and those outcomes)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from leadscore.cli.context import opened, parse_moment, user_errors
+from leadscore.cli.context import console, opened, parse_moment, user_errors
 from leadscore.cli.ingest import Rejects, finish
+from leadscore.engine.types import from_micros
 from leadscore.ingest.outcomes import read_label_column, read_outcomes
+from leadscore.predict.dataset import Snapshots, training_rows, write_rows
+from leadscore.predict.leakage import check
 from leadscore.service.outcomes import load_outcomes
+from leadscore.store.protocol import Store
 
 outcomes_app = typer.Typer(
     help="Outcomes (converted, lost, disqualified) of leads already loaded; bad rows go to a rejects file.",
@@ -44,3 +52,46 @@ def load(
             rows = read_outcomes(file)
         report = load_outcomes(store, rows, now=parse_moment(None), source=str(file))
     finish(report, file, rejects)
+
+
+@user_errors
+def dataset(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write: .csv or .jsonl.")],
+    after_creation_days: Annotated[
+        list[int] | None, typer.Option(help="Snapshot N days after each lead's creation; repeat for several.")
+    ] = None,
+    date: Annotated[
+        list[str] | None, typer.Option(help="Snapshot every lead at this ISO-8601 date; repeatable.")
+    ] = None,
+    horizon_days: Annotated[float, typer.Option(min=1, help="Converted within this many days of the snapshot.")] = 90,
+    as_of: Annotated[
+        str | None, typer.Option(help="Data is complete up to this time (default: the latest event or outcome).")
+    ] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="A column to leave out; repeatable.")] = None,
+) -> None:
+    """Write point-in-time training rows (features known at each snapshot, and whether the lead converted
+    within the horizon after it), and warn about columns that may leak the outcome."""
+    if not after_creation_days and not date:
+        raise ValueError("expected --after-creation-days N or --date DATE (or both) to say when to snapshot")
+    if output.suffix not in (".csv", ".jsonl"):
+        raise ValueError(f"--output: expected a .csv or .jsonl file, got {output}")
+    snapshots = Snapshots(tuple(after_creation_days or ()), tuple(parse_moment(d, "--date") for d in date or ()))
+    with opened(ctx) as (project, store):
+        until = parse_moment(as_of) if as_of else _observed_until(store)
+        models = [m.compiled for m in project.models]
+        rows = list(training_rows(store, models, snapshots, horizon_days, until))
+    dropped = set(exclude or ())
+    rows = [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
+    count = write_rows(rows, output)
+    positives = sum(r.label for r in rows)
+    console.print(f"wrote {count} rows ({positives} converted within {horizon_days:g} days) to {output}")
+    for finding in check(rows):
+        console.print(Text.assemble(("leakage?", "yellow"), f" {finding.message}"))
+
+
+def _observed_until(store: Store) -> datetime:
+    latest = max([store.latest_event_us() or 0, *(at or 0 for _, _, at in store.outcomes())])
+    if not latest:
+        raise ValueError("the store holds no events or timed outcomes: pass --as-of")
+    return from_micros(latest)

@@ -1,5 +1,6 @@
-"""Outcomes as stored: one row per lead outcome, unique by the outcome's id (``OutcomeRecord.id``), so that
-loading a file twice stores each once. The same SQL serves both backends; only the placeholder differs."""
+"""Outcomes as stored, and the reads that training data needs besides scans. An outcome row is unique by
+its id (``OutcomeRecord.id``), so that loading a file twice stores each outcome once. The same SQL serves
+both backends; only the placeholder differs."""
 
 from __future__ import annotations
 
@@ -50,6 +51,14 @@ class OutcomeRows:
         """(lead seq, outcome, occurred µs or None) of every stored outcome, by lead."""
         rows = self.db.execute("SELECT lead_seq, outcome, occurred_at FROM outcomes ORDER BY lead_seq, occurred_at")
         return [(int(r[0]), r[1], None if r[2] is None else int(r[2])) for r in rows.fetchall()]
+
+    def event_types(self) -> list[str]:
+        """Every event type stored, sorted."""
+        return sorted(r[0] for r in self.db.execute("SELECT DISTINCT type FROM events").fetchall())
+
+    def lead_updated_at(self) -> dict[int, int]:
+        """When each lead's fields last changed (µs): later than a snapshot means they may hold later news."""
+        return {int(r[0]): int(r[1]) for r in self.db.execute("SELECT seq, updated_at FROM leads").fetchall()}
 
     def _outcome_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM outcomes").fetchone()[0])
