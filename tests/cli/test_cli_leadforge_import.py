@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -108,3 +109,19 @@ def test_two_leads_sharing_an_email_in_a_csv(project: Path, tmp_path: Path) -> N
     # A keeps its own title (VP Sales: +12), whatever B says.
     assert by_id(export_csv(project))["A"]["b2b_saas_fit"] == "12.00"
     ok("-p", project, "ingest", "leads", leads, "--as-of", "2026-01-03")  # loading a file twice is harmless
+
+
+def test_a_bundles_labels_load_as_outcomes_and_give_training_rows(
+    procurement_project: Path, leadforge_bundle: Path, tmp_path: Path
+) -> None:
+    from leadscore.ingest.leadforge import read_labels
+
+    labels = read_labels(leadforge_bundle)
+    ok("-p", procurement_project, "import", "leadforge", leadforge_bundle)
+    out = ok("-p", procurement_project, "outcomes", "load", leadforge_bundle)
+    assert f"read {len(labels)}, loaded {len(labels)}, duplicates 0, rejected 0" in out
+    rows = tmp_path / "rows.jsonl"
+    ok("-p", procurement_project, "dataset", "-o", rows, "--after-creation-days", "30")
+    written = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
+    assert {r["lead_id"]: r["label"] for r in written} == {k: int(v) for k, v in labels.items()}
+    assert all(r["leadforge_procurement.total"] is not None for r in written)

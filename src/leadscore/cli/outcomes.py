@@ -3,6 +3,7 @@ training rows built from the store and those outcomes)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,8 @@ from rich.text import Text
 from leadscore.cli.context import console, opened, parse_moment, user_errors
 from leadscore.cli.ingest import Rejects, finish
 from leadscore.engine.types import from_micros
-from leadscore.ingest.outcomes import read_label_column, read_outcomes
+from leadscore.ingest.outcomes import OutcomeRecord, read_label_column, read_leadforge_outcomes, read_outcomes
+from leadscore.ingest.records import Reject
 from leadscore.predict.dataset import Snapshots, training_rows, write_rows
 from leadscore.predict.leakage import check
 from leadscore.service.outcomes import load_outcomes
@@ -30,7 +32,10 @@ outcomes_app = typer.Typer(
 @user_errors
 def load(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV or JSONL of outcomes, or a lead file with --label-column.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV or JSONL of outcomes, a lead file with --label-column, or a leadforge bundle folder."),
+    ],
     label_column: Annotated[
         str | None, typer.Option(help="Read a lead file's label column instead (X Education: Converted).")
     ] = None,
@@ -45,7 +50,10 @@ def load(
     if not file.exists():
         raise FileNotFoundError(f"{file}: cannot open: No such file or directory")
     with opened(ctx) as (_, store):
-        if label_column is not None:
+        rows: Iterable[OutcomeRecord | Reject]
+        if file.is_dir():
+            rows = read_leadforge_outcomes(file)
+        elif label_column is not None:
             rows = read_label_column(file, label_column, id_column=id_column,
                                      positive=positive or ("1", "true", "yes", "converted"))  # fmt: skip
         else:

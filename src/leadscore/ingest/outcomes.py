@@ -217,3 +217,15 @@ def _text(value: Any) -> str | None:
         return None
     text = value.strip() if isinstance(value, str) else as_text(value)
     return text or None
+
+
+def read_leadforge_outcomes(path: str | Path) -> list[OutcomeRecord]:
+    """A leadforge bundle's labels (``converted_within_90_days``, from its task's split files) as outcomes:
+    converted or lost, with no time, since a public bundle does not say when."""
+    from leadscore.ingest.leadforge import read_labels
+
+    source = str(path)
+    return [
+        OutcomeRecord(lead_id, None, "converted" if converted else "lost", None, source, line)
+        for line, (lead_id, converted) in enumerate(sorted(read_labels(path).items()), start=1)
+    ]

@@ -13,8 +13,8 @@ A lead with no creation time and no events is taken to exist at every fixed date
 when the lead did not exist yet, when an outcome was already recorded at or before it, or when its horizon
 is not over by ``observed_until`` and no outcome was recorded in what was observed (its label is not known
 yet; a lead lost or disqualified is taken as closed, so its label is known). An outcome with no time (a
-lead file's label column) counts as converted within any horizon, since when is unknown: the rows say so
-in ``label_timed``.
+lead file's label column, a leadforge bundle's labels) is final: converted counts as converted within any
+horizon, since when is unknown, and lost as not converted. The rows say so in ``label_timed``.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def training_rows(
             if any(when is not None and when <= at_us for _, when in known):
                 continue  # already closed at the snapshot: nothing to predict
             label, timed = _label(known, at_us, horizon_us)
-            closed = any(when is not None and at_us < when <= until_us for _, when in known)
+            closed = any(when is None or at_us < when <= until_us for _, when in known)
             if label == 0 and at_us + horizon_us > until_us and not closed:
                 continue  # the horizon is not over yet and nothing is known: the label is unknown
             features = _features(lead, rows, at_us, created_us, models, types)
