@@ -36,7 +36,7 @@ from leadscore.ingest.segment import identify_lead, track_event
 from leadscore.service.delivery import DeliveryWorker, Schedule
 from leadscore.service.keys import ApiKey
 from leadscore.service.live import BatchOutcome, LiveService
-from leadscore.service.project import ServerConfig, load_project
+from leadscore.service.project import LoadedModel, ServerConfig, load_project
 from leadscore.store.score_queries import ScoreFilter
 from leadscore.store.url import open_store
 
@@ -176,7 +176,9 @@ def create_app(
     ) -> Any:
         """An account's rolled-up score under each model, and its leads under ``model`` (the first by default),
         highest first, a page at a time."""
-        where = ScoreFilter(_model_key(model), account_id=account_id)
+        scoring = service.current_models()
+        keys = {m.model.key for m in scoring}
+        where = ScoreFilter(_model_key(model, scoring), account_id=account_id)
         after = _decode_cursor(cursor) if cursor else None
 
         def load(store: Any) -> AccountDetail | None:
@@ -194,15 +196,14 @@ def create_app(
                 next_cursor=_encode_cursor(page[-1][1]) if len(rows) > limit else None,
             )
 
-        keys = {m.model.key for m in service.current_models()}
         detail = service.run(load)
         if detail is None:
             raise ApiError(404, "not_found", f"no account {account_id!r}")
         return detail
 
-    def _model_key(model: str | None) -> str:
+    def _model_key(model: str | None, scoring: list[LoadedModel] | None = None) -> str:
         """A scoring model's key: ``name@version``, or a name for its active version; the first by default."""
-        scoring = service.current_models()
+        scoring = scoring if scoring is not None else service.current_models()
         if model is None:
             return scoring[0].model.key
         for loaded in scoring:

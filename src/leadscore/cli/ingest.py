@@ -54,7 +54,7 @@ def finish(report: IngestReport, source: Path, rejects: Path | None) -> None:
         console.print(Text.assemble((kept, "yellow"), f"; first: {report.rejects[0]}"))
 
 
-def _must_exist(file: Path) -> None:
+def must_exist(file: Path) -> None:
     """Checked before the store is opened, so that a typo creates no database."""
     if not file.exists():
         raise FileNotFoundError(f"{file}: cannot open: No such file or directory")
@@ -73,7 +73,7 @@ def leads(
     """Upsert leads by id or email; accounts come from the account id or the company domain."""
     column_mapping = load_mapping(mapping) if mapping is not None else None
     moment = parse_moment(as_of)
-    _must_exist(file)
+    must_exist(file)
     with opened(ctx) as (project, store), progress_bar(f"leads from {file.name}") as advance:
         scorer = Scorer(store, project.models, capacity=state_cache)
         rows = read_leads(file, column_mapping)
@@ -97,7 +97,7 @@ def events(
 ) -> None:
     """Store events once each (by event id) and rescore the leads they touch."""
     moment = parse_moment(as_of)
-    _must_exist(file)
+    must_exist(file)
     with opened(ctx) as (project, store), progress_bar(f"events from {file.name}") as advance:
         scorer = Scorer(store, project.models, capacity=state_cache)
         report = ingest_events(

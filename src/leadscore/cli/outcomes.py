@@ -13,7 +13,7 @@ import typer
 from rich.text import Text
 
 from leadscore.cli.context import console, opened, parse_moment, user_errors
-from leadscore.cli.ingest import Rejects, finish
+from leadscore.cli.ingest import Rejects, finish, must_exist
 from leadscore.engine.types import from_micros
 from leadscore.ingest.outcomes import OutcomeRecord, read_label_column, read_leadforge_outcomes, read_outcomes
 from leadscore.ingest.records import Reject
@@ -47,8 +47,7 @@ def load(
     rejects: Rejects = None,
 ) -> None:
     """Store each outcome once, joined to its lead by id or email; unknown leads are rejected."""
-    if not file.exists():
-        raise FileNotFoundError(f"{file}: cannot open: No such file or directory")
+    must_exist(file)
     with opened(ctx) as (_, store):
         rows: Iterable[OutcomeRecord | Reject]
         if file.is_dir():

@@ -17,7 +17,7 @@ from typing import Any
 from leadscore.ingest.errors import IngestError
 from leadscore.ingest.mapping import column_key
 from leadscore.ingest.records import EventRecord, Reject
-from leadscore.ingest.values import as_text, normalize_email, parse_timestamp
+from leadscore.ingest.values import normalize_email, parse_timestamp, text_or_none
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "event_id"),
@@ -65,12 +65,6 @@ def derived_id(lead_id: str | None, email: str | None, kind: str, at: datetime, 
     return "auto-" + hashlib.blake2b(content.encode(), digest_size=12).hexdigest()
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value.strip() or None
-    return None if value is None else as_text(value) or None
-
-
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -91,7 +85,7 @@ def build_event(values: dict[str, Any], props: dict[str, Any], roles: dict[str, 
     """``values`` holds the recognised roles' raw values; raises ``_BadValue`` naming the column."""
     role = "lead_id"
     try:
-        lead_id = _text(values.get("lead_id"))
+        lead_id = text_or_none(values.get("lead_id"))
         role = "email"
         email = values.get("email")
         email = None if _empty(email) else normalize_email(email)
@@ -100,7 +94,7 @@ def build_event(values: dict[str, Any], props: dict[str, Any], roles: dict[str, 
             field = roles.get("lead_id") or roles.get("email") or "lead_id"
             raise _BadValue(field, f"expected {named} to say whose event it is")
         role = "type"
-        kind = _text(values.get("type"))
+        kind = text_or_none(values.get("type"))
         if kind is None:
             raise _BadValue(roles.get("type", "type"), "expected the event type, got nothing")
         role = "occurred_at"
@@ -113,7 +107,7 @@ def build_event(values: dict[str, Any], props: dict[str, Any], roles: dict[str, 
         if nested:
             props = {**props, **nested}
         role = "id"
-        event_id = _text(values.get("id")) or derived_id(lead_id, email, kind, occurred_at, props)
+        event_id = text_or_none(values.get("id")) or derived_id(lead_id, email, kind, occurred_at, props)
     except ValueError as exc:
         raise _BadValue(roles.get(role, role), str(exc)) from None
     return EventRecord(id=event_id, type=kind, occurred_at=occurred_at, lead_id=lead_id, email=email, properties=props)

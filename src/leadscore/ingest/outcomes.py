@@ -20,7 +20,7 @@ from leadscore.ingest.errors import IngestError
 from leadscore.ingest.mapping import column_key
 from leadscore.ingest.records import Reject
 from leadscore.ingest.sources import DEFAULT_ENCODING, CsvRows, Records, file_format, jsonl_objects, open_text
-from leadscore.ingest.values import as_text, normalize_email, parse_timestamp
+from leadscore.ingest.values import as_text, normalize_email, parse_timestamp, text_or_none
 
 OUTCOMES = ("converted", "lost", "disqualified")
 #: What CRMs call each outcome, compared after lower-casing and turning spaces and dashes into underscores.
@@ -69,19 +69,19 @@ def read_outcome(values: dict[str, Any], line: int, source: str) -> OutcomeRecor
     """A row's recognised values (by role) as an outcome, or a Reject naming the field at fault."""
     role = "lead_id"
     try:
-        lead_id = _text(values.get("lead_id"))
+        lead_id = text_or_none(values.get("lead_id"))
         role = "email"
         raw_email = values.get("email")
-        email = None if _text(raw_email) is None else normalize_email(raw_email)
+        email = None if text_or_none(raw_email) is None else normalize_email(raw_email)
         if lead_id is None and email is None:
             return Reject(source, line, "expected lead_id or email to say whose outcome it is", field="lead_id")
         role = "outcome"
-        if _text(values.get("outcome")) is None:
+        if text_or_none(values.get("outcome")) is None:
             return Reject(source, line, "expected an outcome, got nothing", field="outcome")
         outcome = outcome_of(values["outcome"])
         role = "occurred_at"
         when = values.get("occurred_at")
-        occurred_at = None if _text(when) is None else parse_timestamp(when)
+        occurred_at = None if text_or_none(when) is None else parse_timestamp(when)
     except ValueError as exc:
         return Reject(source, line, str(exc), field=role, raw=values)
     return OutcomeRecord(lead_id, email, outcome, occurred_at, source, line)
@@ -210,13 +210,6 @@ def _named(result: OutcomeRecord | Reject, roles: dict[str, str]) -> OutcomeReco
     if isinstance(result, Reject) and result.field in roles:
         return Reject(result.source, result.line, result.reason, field=roles[result.field], raw=result.raw)
     return result
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value.strip() if isinstance(value, str) else as_text(value)
-    return text or None
 
 
 def read_leadforge_outcomes(path: str | Path) -> list[OutcomeRecord]:

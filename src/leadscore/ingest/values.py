@@ -143,6 +143,13 @@ def parse_text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def text_or_none(value: Any) -> str | None:
+    """A cell's text, stripped, or None when it is empty or missing."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return None if value is None else as_text(value) or None
+
+
 def as_text(value: Any) -> str:
     """Identifiers: JSON numbers become text so that ``42`` and ``"42"`` are the same lead."""
     if isinstance(value, bool) or not isinstance(value, str | int):

@@ -30,7 +30,7 @@ from leadscore.engine.types import from_micros, to_micros
 from leadscore.model.loader import loads_model
 from leadscore.service.project import LoadedModel
 from leadscore.service.rescore import RANGE, roll_up_all, score_range
-from leadscore.service.webhooks import enqueue, enqueue_notice
+from leadscore.service.webhooks import enqueue, enqueue_notice, score_state
 from leadscore.store.protocol import ScoreChange, Store
 
 log = logging.getLogger("leadscore.models")
@@ -52,8 +52,8 @@ class Change:
 
     lead_id: str
     email: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any]
+    before: dict[str, object] | None
+    after: dict[str, object]
 
 
 @dataclass
@@ -297,17 +297,13 @@ def _compare(
             refs = store.lead_refs([c.lead_seq for c in labelled[: sample - len(out.sample)]])
             for c in labelled[: sample - len(out.sample)]:
                 lead_id, email, _ = refs[c.lead_seq]
-                out.sample.append(Change(lead_id, email, _labels(c.before), _labels(c.after) or {}))
+                out.sample.append(Change(lead_id, email, score_state(c.before), score_state(c.after) or {}))
         if write is not None:
             store.write_score_rows([(row, write) for row in rows[key]], to_micros(as_of))
             sent += enqueue(store, changes, to_micros(as_of))
     out.tiers = dict(sorted(tiers.items()))
     out.stages = dict(sorted(stages.items()))
     return sent
-
-
-def _labels(value: tuple[int, str, str] | None) -> dict[str, Any] | None:
-    return None if value is None else {"total": value[0] / 100, "tier": value[1], "stage": value[2]}
 
 
 def _iso(us: int) -> str:

@@ -79,7 +79,8 @@ def _wanted(sub: Subscription, change: ScoreChange) -> list[str]:
     return wanted
 
 
-def _state(value: tuple[int, str, str] | None) -> dict[str, object] | None:
+def score_state(value: tuple[int, str, str] | None) -> dict[str, object] | None:
+    """(total cents, tier, stage) as the JSON that webhooks and dry runs show."""
     return None if value is None else {"total": value[0] / 100, "tier": value[1], "stage": value[2]}
 
 
@@ -107,8 +108,8 @@ def enqueue(store: Store, changes: Sequence[ScoreChange], now_us: int) -> int:
                     "event": event,
                     "model": change.model,
                     "lead": {"id": lead_id, "email": email, "account_id": account_id},
-                    "from": _state(change.before),
-                    "to": _state(change.after),
+                    "from": score_state(change.before),
+                    "to": score_state(change.after),
                     "delta": (change.after[0] - (change.before[0] if change.before else 0)) / 100,
                     "cause": change.cause,
                     "as_of": from_micros(change.as_of).isoformat().replace("+00:00", "Z"),
