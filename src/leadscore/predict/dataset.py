@@ -59,6 +59,7 @@ class Row:
     label_timed: bool
     fields_changed_after: bool
     features: dict[str, Any]
+    account_id: str | None = None
 
 
 def training_rows(
@@ -93,7 +94,8 @@ def training_rows(
             if label == 0 and at_us + horizon_us > until_us and not closed:
                 continue  # the horizon is not over yet and nothing is known: the label is unknown
             features = _features(lead, rows, at_us, created_us, models, types)
-            yield Row(lead.id, from_micros(at_us), label, timed, updated.get(seq, 0) > at_us, features)
+            account = lead.account.id if lead.account is not None else None
+            yield Row(lead.id, from_micros(at_us), label, timed, updated.get(seq, 0) > at_us, features, account)
 
 
 def _label(known: list[tuple[str, int | None]], at_us: int, horizon_us: int) -> tuple[int, bool]:
@@ -160,6 +162,7 @@ def _flat(row: Row) -> dict[str, Any]:
         "label": row.label,
         "label_timed": row.label_timed,
         "fields_changed_after": row.fields_changed_after,
+        "account_id": row.account_id,
         **row.features,
     }
 
