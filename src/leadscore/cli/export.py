@@ -15,7 +15,7 @@ from typing import IO, Annotated, Any
 import typer
 
 from leadscore.cli.context import console, opened, user_errors
-from leadscore.store.protocol import Store, StoredScore
+from leadscore.store.protocol import Store, StoredPrediction, StoredScore
 
 FIELDS = ("total", "fit", "engagement", "tier", "grade", "level", "matrix", "stage")
 
@@ -54,8 +54,25 @@ def column_prefix(model: str, models: Sequence[str]) -> str:
     return model.replace("@", "_v", 1) if shared else name
 
 
+Predictions = dict[int, list[StoredPrediction]]
+
+
+def reason_text(prediction: StoredPrediction) -> str:
+    """Reason codes in one CRM-friendly cell: ``+ events.demo.30d = 1; - field.country missing``."""
+    parts = [f"+ {r['value']}" for r in prediction.reasons.get("up", [])]
+    parts += [f"- {r['value']}" for r in prediction.reasons.get("down", [])]
+    return "; ".join(parts)
+
+
+def _predictive(predictions: Predictions, seq: int) -> dict[str, StoredPrediction]:
+    return {p.name: p for p in predictions.get(seq, [])}
+
+
 def write_csv(out: IO[str], store: Store, models: Sequence[str]) -> int:
+    predictions = store.predictions()
+    names = sorted({p.name for found in predictions.values() for p in found})
     header = ["id", "email"] + [f"{column_prefix(m, models)}_{f}" for m in models for f in FIELDS]
+    header += [f"{n}_{f}" for n in names for f in ("probability", "reasons")]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     count = 0
@@ -64,19 +81,28 @@ def write_csv(out: IO[str], store: Store, models: Sequence[str]) -> int:
         for m in models:
             values = by_model.get(m, {})
             row += [values.get(f, "") for f in FIELDS]
+        mine = _predictive(predictions, first.lead_seq)
+        for n in names:
+            found = mine.get(n)
+            row += [f"{found.probability:.4f}", reason_text(found)] if found else ["", ""]
         writer.writerow(row)
         count += 1
     return count
 
 
 def write_jsonl(out: IO[str], store: Store, models: Sequence[str]) -> int:
+    predictions = store.predictions()
     count = 0
     for first, by_model in lead_rows(store, models):
         scores = {
             model: {k: float(v) if k in ("total", "fit", "engagement") else v for k, v in values.items()}
             for model, values in by_model.items()
         }
-        out.write(json.dumps({"id": first.lead_id, "email": first.email, "scores": scores}) + "\n")
+        item: dict[str, Any] = {"id": first.lead_id, "email": first.email, "scores": scores}
+        mine = _predictive(predictions, first.lead_seq)
+        if mine:
+            item["predictive"] = {n: {"version": p.version, **p.reasons} for n, p in mine.items()}
+        out.write(json.dumps(item) + "\n")
         count += 1
     return count
 

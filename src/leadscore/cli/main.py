@@ -13,10 +13,18 @@ from leadscore.cli import export as export_cmd
 from leadscore.cli import ingest as ingest_cmd
 from leadscore.cli import models as models_cmd
 from leadscore.cli import outcomes as outcomes_cmd
+from leadscore.cli import predictive as predictive_cmd
 from leadscore.cli import serve as serve_cmd
 from leadscore.cli.context import Settings, console, opened, parse_moment, user_errors
 from leadscore.cli.demo import demo
-from leadscore.cli.render import contributions_table, history_table, rescore_summary, top_table, transitions_table
+from leadscore.cli.render import (
+    contributions_table,
+    history_table,
+    prediction_table,
+    rescore_summary,
+    top_table,
+    transitions_table,
+)
 from leadscore.model.loader import ModelError, load_model
 from leadscore.service.project import write_project
 from leadscore.service.rescore import default_workers
@@ -37,6 +45,8 @@ app.add_typer(serve_cmd.keys_app, name="keys")
 app.add_typer(models_cmd.models_app, name="models")
 app.add_typer(outcomes_cmd.outcomes_app, name="outcomes")
 app.command(name="dataset")(outcomes_cmd.dataset)
+app.command(name="train")(predictive_cmd.train_cmd)
+app.command(name="predict")(predictive_cmd.predict_cmd)
 app.command(name="export")(export_cmd.export)
 
 
@@ -116,7 +126,9 @@ def top(
                 raise ValueError(f"{option} {value!r} is not in {chosen.key}: expected one of {', '.join(known)}")
         key = chosen.key
         rows = store.top(key, tier=tier, stage=stage, grade=grade, limit=limit)
-        console.print(top_table(rows, f"top {len(rows)} leads · {key}"))
+        found = store.predictions([r.lead_seq for r in rows])
+        probabilities = {seq: items[0].probability for seq, items in found.items()}
+        console.print(top_table(rows, f"top {len(rows)} leads · {key}", probabilities))
 
 
 @app.command()
@@ -136,6 +148,8 @@ def explain(
             raise ValueError(f"lead {lead!r} has no scores yet: run 'leadscore rescore'")
         for score in scores:
             console.print(contributions_table(score))
+        for prediction in store.predictions([seq]).get(seq, []):
+            console.print(prediction_table(prediction))
         console.print(history_table(store.score_history(seq, history)))
         console.print(transitions_table(store.stage_transitions(seq)))
 

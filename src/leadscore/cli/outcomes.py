@@ -85,7 +85,7 @@ def dataset(
         raise ValueError(f"--output: expected a .csv or .jsonl file, got {output}")
     snapshots = Snapshots(tuple(after_creation_days or ()), tuple(parse_moment(d, "--date") for d in date or ()))
     with opened(ctx) as (project, store):
-        until = parse_moment(as_of) if as_of else _observed_until(store)
+        until = parse_moment(as_of) if as_of else observed_until(store)
         models = [m.compiled for m in project.models]
         rows = list(training_rows(store, models, snapshots, horizon_days, until))
     dropped = set(exclude or ())
@@ -97,7 +97,7 @@ def dataset(
         console.print(Text.assemble(("leakage?", "yellow"), f" {finding.message}"))
 
 
-def _observed_until(store: Store) -> datetime:
+def observed_until(store: Store) -> datetime:
     latest = max([store.latest_event_us() or 0, *(at or 0 for _, _, at in store.outcomes())])
     if not latest:
         raise ValueError("the store holds no events or timed outcomes: pass --as-of")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -10,7 +10,7 @@ from rich.table import Table
 from leadscore.engine.types import from_micros
 from leadscore.service.ingest import IngestReport
 from leadscore.service.rescore import RescoreReport
-from leadscore.store.protocol import StoredScore
+from leadscore.store.protocol import StoredPrediction, StoredScore
 
 
 def points(cents: int) -> str:
@@ -21,25 +21,48 @@ def when(micros: int | None) -> str:
     return from_micros(micros).strftime("%Y-%m-%d %H:%M") if micros is not None else "-"
 
 
-def top_table(rows: Sequence[StoredScore], title: str) -> Table:
+def top_table(rows: Sequence[StoredScore], title: str, predictions: Mapping[int, float] | None = None) -> Table:
+    """``predictions``: each lead's predictive probability, shown beside the points when there are any."""
     table = Table(title=title)
     table.add_column("lead", no_wrap=True)
     for name in ("total", "fit", "eng."):
         table.add_column(name, justify="right", no_wrap=True)
+    if predictions:
+        table.add_column("p(convert)", justify="right", no_wrap=True)
     for name in ("tier", "cell", "stage"):
         table.add_column(name, no_wrap=True)
     table.add_column("top reasons", ratio=1)
     for row in rows:
+        probability = [] if not predictions else [_share(predictions.get(row.lead_seq))]
         table.add_row(
             row.email or row.lead_id,
             points(row.total_cents),
             points(row.fit_cents),
             points(row.engagement_cents),
+            *probability,
             row.tier,
             f"{row.grade}{row.level}",
             row.stage,
             reasons(row.contributions),
         )
+    return table
+
+
+def _share(probability: float | None) -> str:
+    return "-" if probability is None else f"{probability:.1%}"
+
+
+def prediction_table(prediction: StoredPrediction) -> Table:
+    """A lead's predictive score and the features that pushed it up and down, in log-odds."""
+    title = (
+        f"{prediction.name} {prediction.version}: {_share(prediction.probability)} chance of converting "
+        f"(as of {when(prediction.as_of)})"
+    )
+    table = Table(title=title)
+    table.add_column("reason", justify="left")
+    table.add_column("log-odds", justify="right")
+    for item in [*prediction.reasons.get("up", []), *prediction.reasons.get("down", [])]:
+        table.add_row(str(item["value"]), f"{float(item['contribution']):+.3f}")
     return table
 
 

@@ -93,7 +93,7 @@ def training_rows(
             closed = any(when is None or at_us < when <= until_us for _, when in known)
             if label == 0 and at_us + horizon_us > until_us and not closed:
                 continue  # the horizon is not over yet and nothing is known: the label is unknown
-            features = _features(lead, rows, at_us, created_us, models, types)
+            features = features_at(lead, rows, at_us, created_us, models, types)
             account = lead.account.id if lead.account is not None else None
             yield Row(lead.id, from_micros(at_us), label, timed, updated.get(seq, 0) > at_us, features, account)
 
@@ -109,7 +109,7 @@ def _label(known: list[tuple[str, int | None]], at_us: int, horizon_us: int) -> 
     return 0, all(when is not None for _, when in known)
 
 
-def _features(
+def features_at(
     lead: Lead,
     rows: list[EventRow],
     at_us: int,
@@ -117,6 +117,7 @@ def _features(
     models: Sequence[CompiledModel],
     types: Sequence[str],
 ) -> dict[str, Any]:
+    """A lead's features as known at ``at_us``: the same columns for training rows and for live scoring."""
     past = [r for r in rows if r[2] <= at_us]
     out: dict[str, Any] = {f"field.{k}": v for k, v in sorted(lead.fields.items()) if k != "email"}
     out["age_days"] = round((at_us - created_us) / US_PER_DAY, 3) if created_us is not None else None

@@ -116,3 +116,42 @@ def ranking(scores: Sequence[float] | ArrayLike, labels: Sequence[int] | ArrayLi
         key = f"top_{round(share * 100)}pct"
         precision[key], recall[key] = precision_recall_at(s, y, share)
     return Ranking(len(s), int(y.sum()), auc(s, y), average_precision(s, y), precision, recall)
+
+
+def gains(scores: ArrayLike, labels: ArrayLike, steps: int = 20) -> list[dict[str, float]]:
+    """The cumulative gains curve at ``steps`` equal shares of rows, highest score first: the share of all
+    conversions found by calling the top ``share`` of leads, and the lift over calling at random.
+
+    A lift of 3 in the top 10% means those leads convert three times as often as leads in general."""
+    s, y = _arrays(scores, labels)
+    if not len(s):
+        raise ValueError("expected at least one scored lead")
+    found = np.cumsum(y[top_order(s)])
+    positives = int(y.sum())
+    out = []
+    for step in range(1, steps + 1):
+        share = step / steps
+        k = max(1, round(share * len(s)))
+        gain = float(found[k - 1] / positives) if positives else 0.0
+        out.append({"share": share, "gain": gain, "lift": gain / (k / len(s))})
+    return out
+
+
+def calibration(probabilities: ArrayLike, labels: ArrayLike, bins: int = 10) -> list[dict[str, float | int]]:
+    """Predicted against observed conversion in equal-width probability bins (the empty ones left out),
+    with a 95% interval on the observed rate: the points of a calibration plot."""
+    p, y = _arrays(probabilities, labels)
+    which = np.minimum((p * bins).astype(np.int64), bins - 1)
+    out: list[dict[str, float | int]] = []
+    for b in range(bins):
+        mask = which == b
+        count = int(mask.sum())
+        if not count:
+            continue
+        converted = int(y[mask].sum())
+        low, high = wilson_interval(converted, count)
+        predicted = float(p[mask].mean())
+        edges = {"low_edge": b / bins, "high_edge": (b + 1) / bins}
+        observed = {"observed": converted / count, "low": low, "high": high}
+        out.append({**edges, "rows": count, "predicted": predicted, **observed})
+    return out

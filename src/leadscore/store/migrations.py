@@ -211,4 +211,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX outcomes_lead ON outcomes(lead_seq);
         """,
     ),
+    (
+        "0007_predictions",
+        """
+        CREATE TABLE predictions (
+            name TEXT NOT NULL,
+            lead_seq BIGINT NOT NULL REFERENCES leads(seq),
+            version TEXT NOT NULL,
+            probability DOUBLE PRECISION NOT NULL,
+            reasons TEXT NOT NULL,
+            as_of BIGINT NOT NULL,
+            scored_at BIGINT NOT NULL,
+            PRIMARY KEY (name, lead_seq)
+        );
+        CREATE INDEX predictions_rank ON predictions(name, probability DESC);
+        """,
+    ),
 ]

@@ -16,6 +16,7 @@ from leadscore.store.outcome_rows import OutcomeRows
 from leadscore.store.postgres_ingest import PostgresIngestWrites
 from leadscore.store.postgres_migrations import POSTGRES_MIGRATIONS
 from leadscore.store.postgres_scores import PostgresScoreReads
+from leadscore.store.prediction_rows import PredictionRows
 from leadscore.store.score_queries import ScoreQueries
 
 #: Serialises migrations between processes that start at once (any constant the project owns).
@@ -33,6 +34,7 @@ class PostgresStore(
     OutboxRows,
     ModelVersionRows,
     OutcomeRows,
+    PredictionRows,
 ):
     """Statements outside ``transaction()`` commit on their own (autocommit); inside, all or nothing."""
 

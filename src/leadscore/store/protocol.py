@@ -42,6 +42,16 @@ class StoredScore:
     last_engagement_at: int | None
 
 
+class StoredPrediction(NamedTuple):
+    """A lead's current predictive score: the probability of converting within the model's horizon."""
+
+    name: str
+    version: str
+    probability: float
+    reasons: dict[str, Any]
+    as_of: int
+
+
 class ScoreChange(NamedTuple):
     """A written score whose total, tier or stage changed: what webhooks are made from."""
 
@@ -158,6 +168,10 @@ class Store(Protocol):
     def outcomes(self) -> list[tuple[int, str, int | None]]: ...
     def event_types(self) -> list[str]: ...
     def lead_updated_at(self) -> dict[int, int]: ...
+
+    # Predictive scores (see leadscore.service.predictions).
+    def write_predictions(self, rows: Sequence[tuple[str, int, str, float, str, int]], now_us: int) -> None: ...
+    def predictions(self, seqs: Sequence[int] | None = ...) -> dict[int, list[StoredPrediction]]: ...
 
     # API keys (hashed; see leadscore.service.keys).
     def add_api_key(self, key_id: str, name: str, digest: str, scopes: str, now_us: int) -> None: ...

@@ -12,6 +12,7 @@ from leadscore.store.migrations import MIGRATIONS
 from leadscore.store.model_versions import ModelVersionRows
 from leadscore.store.outbox import OutboxRows
 from leadscore.store.outcome_rows import OutcomeRows
+from leadscore.store.prediction_rows import PredictionRows
 from leadscore.store.score_queries import ScoreQueries
 from leadscore.store.sqlite_common import connect
 from leadscore.store.sqlite_ingest import IngestWrites
@@ -19,7 +20,15 @@ from leadscore.store.sqlite_scores import ScoreReads
 
 
 class SQLiteStore(
-    NestedTransactions, IngestWrites, ScoreReads, ScoreQueries, ApiKeyRows, OutboxRows, ModelVersionRows, OutcomeRows
+    NestedTransactions,
+    IngestWrites,
+    ScoreReads,
+    ScoreQueries,
+    ApiKeyRows,
+    OutboxRows,
+    ModelVersionRows,
+    OutcomeRows,
+    PredictionRows,
 ):
     """Writes go through ``self.db``; the full scan reads through its own connection (a WAL snapshot)."""
 

@@ -1,0 +1,284 @@
+"""``leadscore train``: fit both candidates, pick one on validation rows it never learned from, calibrate
+it, and measure it on held-out leads.
+
+How rows are split, by lead (all of a lead's snapshots fall on one side):
+
+1. **Held out** (``holdout_share``, default 20%): the newest leads when leads have a creation time, else a
+   fixed hash of the account (or the lead when it has none), so that colleagues at one company never sit
+   on both sides. These rows are used for nothing but the test figures in the artifact, and ``review``
+   finds them again from the artifact's ``holdout`` entry.
+2. **Validation**, within the rest: the newest 20% of leads (older leads train, newer validate, as the
+   model will be used), or, when time is missing, 5-fold cross-validation grouped by account. The candidate
+   with the higher validation AUC wins (ties go to the simpler, linear one), and Platt calibration is
+   fitted on its validation scores.
+3. The winner is refitted on all rows but the held-out ones, with the number of boosting rounds found in
+   validation.
+
+Above ``SELECTION_ROWS`` training rows, the candidates are compared on a seeded sample of that many, and
+only the winner sees every row: the comparison does not need a million rows, and it keeps training within
+minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import version as package_version
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.model_selection import GroupKFold
+
+from leadscore.engine.types import US_PER_DAY, from_micros, to_micros
+from leadscore.predict.artifact import Artifact
+from leadscore.predict.dataset import Row
+from leadscore.predict.encoding import Encoding, Table
+from leadscore.predict.learners import fit_linear, fit_platt, fit_trees, sigmoid, tree_raw
+from leadscore.predict.metrics import expected_calibration_error, ranking
+
+MIN_PER_CLASS = 50
+HOLDOUT_SHARE = 0.2
+VALIDATION_SHARE = 0.2
+FOLDS = 5
+SELECTION_ROWS = 250_000
+SEED = 7
+
+
+class TooFewOutcomes(ValueError):
+    """Fewer converted (or not converted) rows than a model can honestly learn from."""
+
+
+@dataclass
+class TrainingSet:
+    """Training rows as columns; ``times`` is each lead's creation (µs, NaN when unknown)."""
+
+    table: dict[str, Any]
+    labels: NDArray[np.int64]
+    lead_ids: list[str]
+    groups: list[str]
+    times: NDArray[np.float64]
+    snapshots: NDArray[np.int64]
+    excluded: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+    def take(self, index: NDArray[np.intp]) -> Table:
+        return {k: _take(v, index) for k, v in self.table.items()}
+
+
+def _take(values: Any, index: NDArray[np.intp]) -> Any:
+    if isinstance(values, np.ndarray):
+        return values[index]
+    return [values[i] for i in index]
+
+
+def from_rows(rows: Sequence[Row], exclude: Sequence[str] = ()) -> TrainingSet:
+    """Columns from ``dataset.training_rows`` output, leaving out ``exclude`` (exact column names)."""
+    dropped = set(exclude)
+    names = sorted({k for r in rows for k in r.features if k not in dropped})
+    table: dict[str, Any] = {name: [r.features.get(name) for r in rows] for name in names}
+    snapshots = np.array([to_micros(r.snapshot) for r in rows], dtype=np.int64)
+    ages = np.array([np.nan if r.features.get("age_days") is None else r.features["age_days"] for r in rows], float)
+    times = snapshots - ages * US_PER_DAY
+    return TrainingSet(
+        table,
+        np.array([r.label for r in rows], dtype=np.int64),
+        [r.lead_id for r in rows],
+        [r.account_id or f"lead:{r.lead_id}" for r in rows],
+        times,
+        snapshots,
+        sorted(dropped),
+    )
+
+
+def group_share(group: str, salt: str) -> float:
+    """A stable number in [0, 1) per group: the same account lands on the same side in every run."""
+    digest = hashlib.sha256(f"{salt}:{group}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def held_out(holdout: dict[str, Any], lead_time_us: float | None, group: str) -> bool:
+    """Whether a lead was held out of training by the artifact whose ``holdout`` entry this is."""
+    if holdout["by"] == "none":
+        return False
+    if holdout["by"] == "time":
+        return lead_time_us is not None and lead_time_us >= to_micros(datetime.fromisoformat(str(holdout["from"])))
+    return group_share(group, str(holdout["salt"])) < float(holdout["share"])
+
+
+def _has_time(data: TrainingSet) -> bool:
+    known = np.isfinite(data.times)
+    return bool(known.mean() >= 0.95 and len(np.unique(data.times[known])) > 1)
+
+
+def _split_holdout(data: TrainingSet, share: float, by_time: bool) -> tuple[NDArray[np.bool_], dict[str, Any]]:
+    if share <= 0:
+        return np.zeros(data.size, dtype=bool), {"by": "none"}
+    if by_time:
+        lead_time = _lead_times(data)
+        cut = float(np.quantile(np.array(sorted(lead_time.values())), 1 - share))
+        mask = np.array([lead_time[i] >= cut for i in data.lead_ids])
+        start = from_micros(int(cut)).isoformat()
+        return mask, {"by": "time", "from": start, "share": share}
+    salt = f"leadscore-{SEED}"
+    mask = np.array([group_share(g, salt) < share for g in data.groups])
+    return mask, {"by": "group", "salt": salt, "share": share}
+
+
+def _lead_times(data: TrainingSet) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for lead, when in zip(data.lead_ids, data.times, strict=True):
+        if np.isfinite(when):
+            out[lead] = min(out.get(lead, when), when)
+    for lead in data.lead_ids:
+        out.setdefault(lead, -np.inf)
+    return out
+
+
+def _check_counts(labels: NDArray[np.int64], minimum: int, what: str) -> None:
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives < minimum or negatives < minimum:
+        raise TooFewOutcomes(
+            f"{what} hold {positives:,} converted and {negatives:,} not converted rows; at least {minimum:,} of "
+            f"each are needed to learn from (load more outcomes, widen the snapshots, or lower --min-outcomes)"
+        )
+
+
+@dataclass
+class _Candidate:
+    raw: NDArray[np.float64]  # validation scores, log-odds
+    rounds: int = 0
+
+
+def _validate(
+    x: NDArray[np.float64], y: NDArray[np.int64], enc: Encoding, folds: list[tuple[NDArray[np.intp], NDArray[np.intp]]]
+) -> tuple[dict[str, _Candidate], NDArray[np.intp]]:
+    categorical = enc.categorical_indexes()
+    lin = enc.linear_matrix(x)
+    seen = np.concatenate([v for _, v in folds])
+    linear = np.empty(len(seen))
+    trees = np.empty(len(seen))
+    rounds = []
+    at = 0
+    for train, valid in folds:
+        part = slice(at, at + len(valid))
+        linear[part] = fit_linear(lin[train], y[train]).raw(lin[valid])
+        booster, best = fit_trees(x[train], y[train], categorical, stop=(x[valid], y[valid]))
+        trees[part] = tree_raw(booster, x[valid], best)
+        rounds.append(best)
+        at += len(valid)
+    return {"logistic": _Candidate(linear), "lightgbm": _Candidate(trees, round(float(np.mean(rounds))))}, seen
+
+
+def _folds(
+    data: TrainingSet, rows: NDArray[np.intp], by_time: bool
+) -> tuple[list[tuple[NDArray[np.intp], NDArray[np.intp]]], dict[str, Any]]:
+    """Positions into ``rows``: one newest-leads split, or grouped folds."""
+    y = data.labels[rows]
+    if by_time:
+        lead_time = _lead_times(data)
+        times = np.array([lead_time[data.lead_ids[i]] for i in rows])
+        cut = float(np.quantile(times, 1 - VALIDATION_SHARE))
+        valid = np.flatnonzero(times >= cut)
+        train = np.flatnonzero(times < cut)
+        if min(y[valid].sum(), len(valid) - y[valid].sum(), y[train].sum()) >= 10:
+            return [(train, valid)], {"by": "time", "from": from_micros(int(cut)).isoformat(), "rows": len(valid)}
+    groups = [data.groups[i] for i in rows]
+    splitter = GroupKFold(n_splits=min(FOLDS, len(set(groups))))
+    folds = [(tr.astype(np.intp), va.astype(np.intp)) for tr, va in splitter.split(rows, y, groups)]
+    return folds, {"by": "account groups", "folds": len(folds)}
+
+
+def train(
+    data: TrainingSet,
+    *,
+    horizon_days: float,
+    trained_at: datetime,
+    holdout_share: float = HOLDOUT_SHARE,
+    min_per_class: int = MIN_PER_CLASS,
+    description: dict[str, Any] | None = None,
+) -> Artifact:
+    """A calibrated predictive model of converting within ``horizon_days``, with honest figures."""
+    _check_counts(data.labels, min_per_class, "the training rows")
+    by_time = _has_time(data)
+    test_mask, holdout = _split_holdout(data, holdout_share, by_time)
+    fit_rows = np.flatnonzero(~test_mask)
+    _check_counts(data.labels[fit_rows], min_per_class // 2 or 1, "the rows left after the hold-out")
+    enc = Encoding.fit(data.take(fit_rows))
+    x_all = enc.tree_matrix(data.table, data.size)
+    y_all = data.labels
+    rng = np.random.default_rng(SEED)
+    pick = np.sort(rng.choice(fit_rows, SELECTION_ROWS, replace=False)) if len(fit_rows) > SELECTION_ROWS else fit_rows
+    folds, validation = _folds(data, pick, by_time)
+    candidates, seen = _validate(x_all[pick], y_all[pick], enc, folds)
+    y_seen = y_all[pick][seen]
+    scores = {name: ranking(c.raw, y_seen) for name, c in candidates.items()}
+    chosen = "lightgbm" if (scores["lightgbm"].auc or 0) > (scores["logistic"].auc or 0) else "logistic"
+    calibration = fit_platt(candidates[chosen].raw, y_seen)
+    x_fit, y_fit = x_all[fit_rows], y_all[fit_rows]
+    meta = _metadata(data, fit_rows, horizon_days, trained_at, holdout, validation, description)
+    meta["candidates"] = {
+        name: {**scores[name].as_dict(), "ece_uncalibrated": expected_calibration_error(sigmoid(c.raw), y_seen)}
+        | ({"rounds": c.rounds} if name == "lightgbm" else {})
+        for name, c in candidates.items()
+    }
+    meta["kind"] = chosen
+    if chosen == "lightgbm":
+        booster, _ = fit_trees(x_fit, y_fit, enc.categorical_indexes(), rounds=max(1, candidates[chosen].rounds))
+        artifact = Artifact(meta, enc, calibration, trees=booster)
+    else:
+        artifact = Artifact(meta, enc, calibration, linear=fit_linear(enc.linear_matrix(x_fit), y_fit))
+    if test_mask.any():
+        test_rows = np.flatnonzero(test_mask)
+        probability = artifact.predict_table(data.take(test_rows), len(test_rows))
+        y_test = y_all[test_mask]
+        meta["metrics"] = {
+            "test": {**ranking(probability, y_test).as_dict(), "ece": expected_calibration_error(probability, y_test)}
+        }
+    else:
+        meta["metrics"] = {"test": None}
+    meta["version"] = _version(trained_at, artifact)
+    return artifact
+
+
+def _metadata(
+    data: TrainingSet,
+    fit_rows: NDArray[np.intp],
+    horizon_days: float,
+    trained_at: datetime,
+    holdout: dict[str, Any],
+    validation: dict[str, Any],
+    description: dict[str, Any] | None,
+) -> dict[str, Any]:
+    snaps = data.snapshots[fit_rows]
+    return {
+        "version": "",
+        "trained_at": trained_at.isoformat(),
+        "horizon_days": horizon_days,
+        "training": {
+            "rows": len(fit_rows),
+            "positives": int(data.labels[fit_rows].sum()),
+            "leads": len({data.lead_ids[i] for i in fit_rows}),
+            "snapshots_from": from_micros(int(snaps.min())).isoformat(),
+            "snapshots_until": from_micros(int(snaps.max())).isoformat(),
+            **(description or {}),
+        },
+        "holdout": holdout,
+        "validation": validation,
+        "features": sorted(data.table),
+        "excluded": data.excluded,
+        "libraries": {name: package_version(name) for name in ("leadscore", "lightgbm", "scikit-learn", "numpy")}
+        | {"python": platform.python_version()},
+    }
+
+
+def _version(trained_at: datetime, artifact: Artifact) -> str:
+    body = repr(sorted(artifact.as_dict().items(), key=lambda kv: kv[0])).encode()
+    return f"{trained_at.strftime('%Y%m%dT%H%M%SZ')}-{hashlib.sha256(body).hexdigest()[:8]}"

@@ -1,0 +1,131 @@
+"""Training: a signal that is there is found, calibrated and explained; too little data is refused; the
+artifact is data that loads back to the same predictions; held-out leads are never trained on."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leadscore.predict.artifact import Artifact
+from leadscore.predict.encoding import Encoding, table_of
+from leadscore.predict.learners import Linear, Platt
+from leadscore.predict.metrics import auc, expected_calibration_error
+from leadscore.predict.train import TooFewOutcomes, TrainingSet, held_out, train
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+DAY_US = 86_400 * 10**6
+
+
+def synthetic(n: int = 3000, seed: int = 1, timed: bool = True) -> TrainingSet:
+    """Conversion follows a known logistic rule; ``TRUE_LOGIT[id(data)]`` keeps it for the oracle AUC."""
+    rng = np.random.default_rng(seed)
+    industry = rng.choice(np.array(["software", "retail", "bank", None], dtype=object), n, p=[0.3, 0.3, 0.3, 0.1])
+    views = rng.poisson(2, n).astype(float)
+    demo = rng.binomial(1, 0.15, n)
+    logit = -2 + 0.5 * views + 1.5 * demo + np.where(industry == "software", 1.0, 0.0)
+    labels = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    created = np.sort(rng.uniform(1.70e15, 1.73e15, n)) if timed else np.full(n, np.nan)
+    table = {"field.industry": list(industry), "events.page_view.30d": views, "events.demo.30d": demo,
+             "noise": rng.normal(size=n)}  # fmt: skip
+    ids = [f"L{i}" for i in range(n)]
+    accounts = [f"A{i % 300}" for i in range(n)]
+    snapshots = np.full(n, int(1.74e15), dtype=np.int64)
+    data = TrainingSet(table, labels, ids, accounts, created, snapshots)
+    TRUE_LOGIT[id(data)] = logit
+    return data
+
+
+TRUE_LOGIT: dict[int, np.ndarray] = {}
+
+
+@pytest.mark.parametrize("timed", [True, False])
+def test_a_real_signal_is_found_and_calibrated_on_held_out_leads(timed: bool) -> None:
+    data = synthetic(n=8000, timed=timed)
+    artifact = train(data, horizon_days=90, trained_at=NOW)
+    meta = artifact.metadata
+    test = meta["metrics"]["test"]
+    held = np.array([held_out(meta["holdout"], t, g) for t, g in zip(data.times, data.groups, strict=True)])
+    oracle = auc(TRUE_LOGIT[id(data)][held], data.labels[held])  # the rule that made the labels
+    assert oracle is not None and test["auc"] > oracle - 0.02
+    truth = 1 / (1 + np.exp(-TRUE_LOGIT[id(data)][held]))
+    noise = expected_calibration_error(truth, data.labels[held])  # what sampling alone gives on these rows
+    assert test["ece"] < noise + 0.02
+    assert meta["validation"]["by"] == ("time" if timed else "account groups")
+    assert meta["holdout"]["by"] == ("time" if timed else "group")
+    assert set(meta["candidates"]) == {"logistic", "lightgbm"} and meta["kind"] in meta["candidates"]
+    assert meta["training"]["rows"] + test["rows"] == 8000
+    assert set(meta["libraries"]) >= {"lightgbm", "scikit-learn", "numpy", "python", "leadscore"}
+
+
+def test_held_out_leads_are_found_again_from_the_artifact() -> None:
+    data = synthetic()
+    artifact = train(data, horizon_days=90, trained_at=NOW)
+    flags = [held_out(artifact.metadata["holdout"], t, g) for t, g in zip(data.times, data.groups, strict=True)]
+    assert sum(flags) == artifact.metadata["metrics"]["test"]["rows"]
+    assert artifact.metadata["training"]["rows"] == len(flags) - sum(flags)
+    untimed = synthetic(timed=False)
+    meta = train(untimed, horizon_days=90, trained_at=NOW).metadata
+    by_account: dict[str, set[bool]] = {}
+    for g in untimed.groups:
+        by_account.setdefault(g, set()).add(held_out(meta["holdout"], None, g))
+    assert all(len(sides) == 1 for sides in by_account.values())  # an account never sits on both sides
+    assert sum(held_out(meta["holdout"], None, g) for g in untimed.groups) == meta["metrics"]["test"]["rows"]
+
+
+def test_too_few_outcomes_of_either_class_is_refused_with_counts() -> None:
+    data = synthetic(n=400)
+    data.labels[:] = 0
+    data.labels[:20] = 1
+    with pytest.raises(TooFewOutcomes, match=r"20 converted and 380 not converted.*at least 50"):
+        train(data, horizon_days=90, trained_at=NOW)
+
+
+def test_the_artifact_is_json_and_loads_back_to_the_same_predictions(tmp_path: Path) -> None:
+    artifact = train(synthetic(), horizon_days=90, trained_at=NOW)
+    path = tmp_path / "model.json"
+    artifact.save(path)
+    data = json.loads(path.read_text())
+    assert data["format"] == "leadscore.predictive/1" and data["version"] == artifact.version
+    again = Artifact.load(path)
+    rows: list[dict[str, object]] = [
+        {"field.industry": "software", "events.page_view.30d": 4, "events.demo.30d": 1},
+        {"noise": 3.0},
+    ]
+    assert np.allclose(artifact.predict(rows), again.predict(rows))
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "pickle"}')
+    with pytest.raises(ValueError, match="not a predictive model artifact"):
+        Artifact.load(bad)
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+def test_reason_codes_add_up_to_the_calibrated_log_odds_for_trees() -> None:
+    artifact = train(synthetic(), horizon_days=90, trained_at=NOW)
+    rows = [{"field.industry": "software", "events.page_view.30d": 6, "events.demo.30d": 1, "noise": 0.0}]
+    (explained,) = artifact.explain(rows, top=10)
+    assert explained.probability == pytest.approx(float(artifact.predict(rows)[0]))
+    if artifact.kind == "lightgbm":
+        assert [r.feature for r in explained.up][:1] in (["events.demo.30d"], ["events.page_view.30d"])
+
+
+def test_linear_reason_codes_are_the_terms_and_add_up_exactly() -> None:
+    rows = [{"industry": "software", "visits": 3.0}] * 10 + [{"industry": "retail", "visits": 0.0}] * 10
+    enc = Encoding.fit(table_of(rows))
+    names = enc.linear_names()
+    coefficients = np.array([0.8 if part == "software" else 0.5 if part == "value" else 0.0 for _, part in names])
+    artifact = Artifact({"version": "t", "features": ["industry", "visits"]}, enc, Platt(1.5, -0.2),
+                        linear=Linear(-1.0, coefficients))  # fmt: skip
+    (explained,) = artifact.explain([{"industry": "software", "visits": 3.0}], top=10)
+    pushes = {r.feature: r.contribution for r in explained.up + explained.down}
+    x = enc.linear_matrix(enc.tree_matrix(table_of([{"industry": "software", "visits": 3.0}]), 1))[0]
+    assert pushes["industry"] == pytest.approx(1.5 * 0.8)
+    assert pushes["visits"] == pytest.approx(1.5 * 0.5 * x[names.index((1, "value"))])
+    total = sum(pushes.values()) + 1.5 * -1.0 - 0.2
+    assert _logit(explained.probability) == pytest.approx(total)
