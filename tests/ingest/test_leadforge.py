@@ -18,6 +18,7 @@ from leadscore.ingest import leadforge
 from leadscore.ingest.errors import IngestError
 from leadscore.ingest.leadforge import generate_bundle, read_bundle, read_labels
 from leadscore.ingest.leadforge_convert import band_value, synthetic_email
+from leadscore.ingest.outcomes import read_leadforge_outcomes
 from leadscore.ingest.records import EventRecord, LeadRecord
 
 
@@ -310,3 +311,22 @@ def test_records_are_leadscore_records(bundle_dir: Path) -> None:
     assert lead.source.endswith("leads.parquet") and lead.line == 1
     assert {"title", "seniority", "department", "company", "industry", "company_size", "country"} <= lead.fields.keys()
     assert lead.fields["lead_source"] in {"inbound_marketing", "sdr_outbound", "partner_referral"}
+
+
+def test_outcomes_come_from_labels_and_closed_opportunities(bundle_dir: Path, instructor_dir: Path) -> None:
+    labels = read_labels(bundle_dir)
+    public = read_leadforge_outcomes(bundle_dir)
+    assert {(o.lead_id, o.outcome) for o in public if o.occurred_at is None} >= {
+        (lead, "converted" if won else "lost") for lead, won in labels.items()
+    }
+    stages = dict(zip(*(table(bundle_dir, "opportunities").column(c).to_pylist() for c in ("lead_id", "stage")),
+                      strict=True))  # fmt: skip
+    from_opportunities = [o for o in public if o.source.endswith("opportunities.parquet")]
+    closed = {lead for lead, stage in stages.items() if stage in ("closed_won", "closed_lost")}
+    assert {o.lead_id for o in from_opportunities} == closed
+    for o in from_opportunities:
+        assert o.outcome == ("converted" if stages[o.lead_id] == "closed_won" else "lost")
+        assert o.outcome == ("converted" if labels[o.lead_id] else "lost")  # the stage is the label, untimed
+        assert o.id in {x.id for x in public if not x.source.endswith("opportunities.parquet")}
+    timed = [o for o in read_leadforge_outcomes(instructor_dir) if o.occurred_at is not None]
+    assert timed and all(o.occurred_at.tzinfo is not None for o in timed if o.occurred_at)

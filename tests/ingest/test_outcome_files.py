@@ -65,3 +65,37 @@ def test_a_lead_files_label_column_becomes_outcomes(tmp_path: Path) -> None:
         read_label_column(path, "Won", id_column="Prospect ID")
     with pytest.raises(IngestError, match="expected columns outcome"):
         read_outcomes(path)
+
+
+def test_crm_deal_and_opportunity_exports_load_as_they_are(tmp_path: Path) -> None:
+    hubspot = tmp_path / "hubspot-deals.csv"
+    hubspot.write_text(
+        "Record ID,Deal Name,Deal Stage,Close Date,Associated Contact IDs\n"
+        "9001,Acme renewal,closedwon,2026-03-01 10:00,101;102\n"
+        "9002,Beta pilot,closedlost,2026-03-05,103\n"
+        "9003,Gamma,appointmentscheduled,,104\n",
+        encoding="utf-8",
+    )
+    with read_outcomes(hubspot) as rows:
+        got = list(rows)
+    won = [r for r in got if isinstance(r, OutcomeRecord) and r.outcome == "converted"]
+    assert [r.lead_id for r in won] == ["101", "102"] and won[0].line == won[1].line == 2
+    assert won[0].id != won[1].id  # one outcome per contact of the deal
+    lost = [r for r in got if isinstance(r, OutcomeRecord) and r.outcome == "lost"]
+    assert [(r.lead_id, r.occurred_at) for r in lost] == [("103", datetime(2026, 3, 5, tzinfo=UTC))]
+    (open_deal,) = [r for r in got if isinstance(r, Reject)]
+    assert (open_deal.line, open_deal.field) == (4, "Deal Stage") and "not an outcome yet" in open_deal.reason
+
+    salesforce = tmp_path / "opportunities.csv"
+    salesforce.write_text(
+        "Opportunity Name,Stage,Close Date,Contact: Email\nAcme,Closed Won,2026-04-01,Ann@Acme.io\n",
+        encoding="utf-8",
+    )
+    with read_outcomes(salesforce) as rows:
+        (only,) = list(rows)
+    assert isinstance(only, OutcomeRecord)
+    assert (only.email, only.outcome, only.occurred_at) == (
+        "ann@acme.io",
+        "converted",
+        datetime(2026, 4, 1, tzinfo=UTC),
+    )

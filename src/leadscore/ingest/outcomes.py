@@ -1,10 +1,14 @@
-"""Outcomes: what became of a lead (converted, lost, disqualified) and when, read from CSV or JSONL, or
-from a label column of a lead file (X Education's ``Converted``).
+"""Outcomes: what became of a lead (converted, lost, disqualified) and when, read from CSV or JSONL (an
+outcome file, or a CRM's deals or opportunities export), from a label column of a lead file (X Education's
+``Converted``), or from a leadforge bundle's labels and opportunities.
 
 Recognised columns (CSV) or keys (JSONL), compared ignoring case, the first alias present winning:
 ``lead_id``/``lead``, ``email``, ``outcome``/``status``/``stage`` and ``occurred_at``/``closed_at``/``date``/
-``timestamp``. Outcome words are mapped to three outcomes (``OUTCOME_WORDS``); the time may be missing,
-for sources that only say whether a lead converted.
+``timestamp``, plus the names HubSpot's deal and Salesforce's opportunity exports use (``ALIASES``). Outcome
+words are mapped to three outcomes (``OUTCOME_WORDS``); the time may be missing, for sources that only say
+whether a lead converted. A deal with several contacts (``123;456``) is an outcome for each of them. An
+open deal or opportunity (a stage such as ``Negotiation``) is not an outcome yet: it is rejected with that
+reason and kept in the rejects file, so the count of deals read always adds up.
 """
 
 from __future__ import annotations
@@ -25,16 +29,27 @@ from leadscore.ingest.values import as_text, normalize_email, parse_timestamp, t
 OUTCOMES = ("converted", "lost", "disqualified")
 #: What CRMs call each outcome, compared after lower-casing and turning spaces and dashes into underscores.
 OUTCOME_WORDS: dict[str, str] = {
-    **dict.fromkeys(("converted", "won", "closed_won", "customer", "win"), "converted"),
-    **dict.fromkeys(("lost", "closed_lost", "loss", "not_converted"), "lost"),
+    **dict.fromkeys(("converted", "won", "closed_won", "closedwon", "customer", "win"), "converted"),
+    **dict.fromkeys(("lost", "closed_lost", "closedlost", "loss", "not_converted"), "lost"),
     **dict.fromkeys(("disqualified", "dq", "unqualified", "junk", "rejected"), "disqualified"),
 }
 ALIASES: dict[str, tuple[str, ...]] = {
-    "lead_id": ("lead_id", "lead"),
-    "email": ("email",),
-    "outcome": ("outcome", "status", "stage"),
-    "occurred_at": ("occurred_at", "closed_at", "close_date", "date", "timestamp"),
+    # HubSpot deals: "Associated Contact IDs", "Deal Stage" (closedwon), "Close Date".
+    # Salesforce opportunities: "Contact ID" or "Contact: Email", "Stage" (Closed Won), "Close Date".
+    "lead_id": (
+        "lead_id",
+        "lead",
+        "contact_id",
+        "associated_contact_ids",
+        "associated_contact_id",
+        "primary_contact_id",
+    ),
+    "email": ("email", "contact_email", "contact:_email", "primary_contact_email"),
+    "outcome": ("outcome", "status", "stage", "deal_stage", "opportunity_stage"),
+    "occurred_at": ("occurred_at", "closed_at", "close_date", "closedate", "closed_date", "date", "timestamp"),
 }
+#: Separates the contacts of one deal in a CRM export's id column.
+CONTACT_SEPARATOR = ";"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +77,10 @@ def outcome_of(value: Any) -> str:
     if word in OUTCOME_WORDS:
         return OUTCOME_WORDS[word]
     known = ", ".join(sorted(OUTCOME_WORDS))
-    raise ValueError(f"expected an outcome such as converted, lost or disqualified ({known}), got {value!r}")
+    raise ValueError(
+        f"expected an outcome such as converted, lost or disqualified ({known}), got {value!r} "
+        f"(an open deal or opportunity is not an outcome yet)"
+    )
 
 
 def read_outcome(values: dict[str, Any], line: int, source: str) -> OutcomeRecord | Reject:
@@ -187,7 +205,8 @@ def _csv(rows: CsvRows, roles: dict[str, str], handle: IO[str]) -> Iterator[Outc
                 yield Reject(rows.source, line, reason, raw=cells)
                 continue
             values = {role: cells[index[column]] for role, column in roles.items()}
-            yield _named(read_outcome(values, line, rows.source), roles)
+            for each in _each_contact(values):
+                yield _named(read_outcome(each, line, rows.source), roles)
     finally:
         handle.close()
 
@@ -200,9 +219,18 @@ def _jsonl(handle: IO[str], source: str) -> Iterator[OutcomeRecord | Reject]:
                 continue
             line, obj = item
             roles = _roles(list(obj))
-            yield _named(read_outcome({role: obj[key] for role, key in roles.items()}, line, source), roles)
+            for each in _each_contact({role: obj[key] for role, key in roles.items()}):
+                yield _named(read_outcome(each, line, source), roles)
     finally:
         handle.close()
+
+
+def _each_contact(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per contact of a deal whose id cell lists several (``123;456``)."""
+    ids = values.get("lead_id")
+    if not isinstance(ids, str) or CONTACT_SEPARATOR not in ids:
+        return [values]
+    return [{**values, "lead_id": one.strip()} for one in ids.split(CONTACT_SEPARATOR) if one.strip()]
 
 
 def _named(result: OutcomeRecord | Reject, roles: dict[str, str]) -> OutcomeRecord | Reject:
@@ -213,12 +241,29 @@ def _named(result: OutcomeRecord | Reject, roles: dict[str, str]) -> OutcomeReco
 
 
 def read_leadforge_outcomes(path: str | Path) -> list[OutcomeRecord]:
-    """A leadforge bundle's labels (``converted_within_90_days``, from its task's split files) as outcomes:
-    converted or lost, with no time, since a public bundle does not say when."""
-    from leadscore.ingest.leadforge import read_labels
+    """A leadforge bundle's labels (``converted_within_90_days``, from its task's split files) and its
+    closed opportunities, as outcomes.
 
-    source = str(path)
-    return [
+    A label is converted or lost with no time, since a public bundle does not say when. A closed
+    opportunity (``closed_won``/``closed_lost``) is converted or lost at its ``closed_at`` when the bundle
+    has it (research bundles), else with no time too; an open one is no outcome. An untimed outcome that
+    repeats a label is the same outcome (same lead, outcome and time), so it is stored once."""
+    from leadscore.ingest.leadforge import iter_rows, read_labels
+
+    root = Path(path)
+    source = str(root)
+    out = [
         OutcomeRecord(lead_id, None, "converted" if converted else "lost", None, source, line)
-        for line, (lead_id, converted) in enumerate(sorted(read_labels(path).items()), start=1)
+        for line, (lead_id, converted) in enumerate(sorted(read_labels(root).items()), start=1)
     ]
+    file = root / "tables" / "opportunities.parquet"
+    if not file.exists():
+        return out
+    for line, row in iter_rows(file, ("lead_id", "stage"), ("closed_at",)):
+        outcome = {"closed_won": "converted", "closed_lost": "lost"}.get(str(row["stage"]))
+        if outcome is None or not isinstance(row["lead_id"], str):
+            continue
+        closed = row.get("closed_at")
+        when = parse_timestamp(closed) if closed else None
+        out.append(OutcomeRecord(row["lead_id"], None, outcome, when, str(file), line))
+    return out
