@@ -176,3 +176,23 @@ def test_metrics_count_ingest_latency_and_the_webhook_backlog(api: Api) -> None:
     count = 'leadscore_request_seconds_count{method="POST",route="/v1/events",status="200"}'
     assert _metric(after, count) - _metric(before, count) == 1
     assert 'leadscore_webhook_deliveries{status="pending"} 0' in after
+
+
+def test_a_leads_predictive_score_is_read_beside_its_points(api: Api, project: Project) -> None:
+    client, headers = api
+    assert client.post("/v1/leads", json=LEAD, headers=headers).json()["accepted"] == 1
+    assert client.get("/v1/leads/L1", headers=headers).json()["predictions"] == []
+    store = open_store(project.database, base=project.root)
+    try:
+        seq = store.find_lead("L1")
+        assert seq is not None
+        reasons = '{"probability": 0.42, "up": [{"feature": "events.demo.30d", "value": "events.demo.30d = 1", ' \
+                  '"contribution": 0.9}], "down": []}'  # fmt: skip
+        with store.transaction():
+            store.write_predictions([("predictive", seq, "v7", 0.42, reasons, 1_763_600_000_000_000)], now_us=1)
+    finally:
+        store.close()
+    (prediction,) = client.get("/v1/leads/L1", headers=headers).json()["predictions"]
+    assert (prediction["name"], prediction["version"], prediction["probability"]) == ("predictive", "v7", 0.42)
+    assert prediction["up"][0]["feature"] == "events.demo.30d" and prediction["down"] == []
+    assert prediction["as_of"].startswith("2025-11-20")

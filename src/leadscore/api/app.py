@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from leadscore.api import errors, models, observability, webhooks
 from leadscore.api.auth import KeyCache, RateLimiter, requires
 from leadscore.api.errors import ApiError
-from leadscore.api.render import account_score_out, history_out, score_out, transitions_out
+from leadscore.api.render import account_score_out, history_out, prediction_out, score_out, transitions_out
 from leadscore.api.schemas import (
     EVENT_BODY,
     LEAD_BODY,
@@ -123,6 +123,7 @@ def create_app(
             return LeadDetail(
                 id=lead_id,
                 scores=[score_out(s, contributions=True) for s in scores],
+                predictions=[prediction_out(p) for p in store.predictions([seq]).get(seq, [])],
                 history=history_out(store.score_history(seq)),
                 stage_transitions=transitions_out(store.stage_transitions(seq)),
             )

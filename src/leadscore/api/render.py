@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadscore.api.schemas import AccountScoreOut, Contribution, ScoreOut
+from leadscore.api.schemas import AccountScoreOut, Contribution, PredictionOut, ScoreOut
 from leadscore.engine.types import from_micros
-from leadscore.store.protocol import StoredScore
+from leadscore.store.protocol import StoredPrediction, StoredScore
 
 
 def iso(micros: int | None) -> str | None:
@@ -71,4 +71,15 @@ def _contribution(c: dict[str, Any]) -> Contribution:
         raw_points=float(c["raw_points"]),
         count=c["count"],
         counted=c["counted"],
+    )
+
+
+def prediction_out(prediction: StoredPrediction) -> PredictionOut:
+    return PredictionOut(
+        name=prediction.name,
+        version=prediction.version,
+        probability=prediction.probability,
+        as_of=from_micros(prediction.as_of).isoformat(),
+        up=list(prediction.reasons.get("up", [])),
+        down=list(prediction.reasons.get("down", [])),
     )

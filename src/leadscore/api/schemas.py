@@ -114,9 +114,19 @@ class ScoreOut(BaseModel):
     contributions: list[Contribution] | None = None
 
 
+class PredictionOut(BaseModel):
+    name: str
+    version: str
+    probability: float = Field(description="Calibrated probability of converting within the model's horizon.")
+    as_of: str
+    up: list[dict[str, Any]] = Field(description="Features that pushed the probability up most, in log-odds.")
+    down: list[dict[str, Any]] = Field(description="Features that pushed it down most, in log-odds.")
+
+
 class LeadDetail(BaseModel):
     id: str
     scores: list[ScoreOut]
+    predictions: list[PredictionOut] = Field(default_factory=list)
     history: list[dict[str, Any]]
     stage_transitions: list[dict[str, Any]]
 
