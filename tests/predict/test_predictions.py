@@ -33,6 +33,7 @@ def test_the_stored_score_is_the_artifacts_probability_for_the_leads_features(pr
     load_crm(store, project, leads=400)
     models = [m.compiled for m in project.models]
     rows = list(training_rows(store, models, Snapshots((7,)), 90, OBSERVED_UNTIL))
+    assert rows[0].account_id == "domain:co0.io" and rows[0].features["account.industry"] == "software"
     artifact = train(from_rows(rows), horizon_days=90, trained_at=OBSERVED_UNTIL, min_per_class=30)
     assert artifact.metadata["metrics"]["test"]["auc"] > 0.7  # industry and demo requests drive conversion
     as_of = OBSERVED_UNTIL - timedelta(days=100)

@@ -120,6 +120,8 @@ def features_at(
     """A lead's features as known at ``at_us``: the same columns for training rows and for live scoring."""
     past = [r for r in rows if r[2] <= at_us]
     out: dict[str, Any] = {f"field.{k}": v for k, v in sorted(lead.fields.items()) if k != "email"}
+    if lead.account is not None:
+        out.update({f"account.{k}": v for k, v in sorted(lead.account.fields.items())})
     out["age_days"] = round((at_us - created_us) / US_PER_DAY, 3) if created_us is not None else None
     last = max((r[2] for r in past), default=None)
     out["days_since_last_event"] = round((at_us - last) / US_PER_DAY, 3) if last is not None else None
