@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from leadscore.cli import evaluate as evaluate_cmd
 from leadscore.cli import export as export_cmd
 from leadscore.cli import ingest as ingest_cmd
 from leadscore.cli import models as models_cmd
@@ -48,6 +49,8 @@ app.command(name="dataset")(outcomes_cmd.dataset)
 app.command(name="train")(predictive_cmd.train_cmd)
 app.command(name="predict")(predictive_cmd.predict_cmd)
 app.command(name="export")(export_cmd.export)
+app.command(name="backtest")(evaluate_cmd.backtest_cmd)
+app.command(name="review")(evaluate_cmd.review_cmd)
 
 
 @app.callback()
