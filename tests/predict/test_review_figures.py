@@ -84,3 +84,17 @@ def test_log_odds_per_point_recovers_a_known_slope() -> None:
     assert slope == pytest.approx(0.08, rel=0.1)
     assert log_odds_per_point([1.0, 1.0], [0, 1]) is None
     assert log_odds_per_point([1.0, 2.0], [1, 1]) is None
+
+
+def test_a_lead_with_no_time_at_all_is_in_the_funnel_at_its_stage_as_the_data_ends() -> None:
+    from pathlib import Path
+
+    from leadscore.engine.compiled import CompiledModel
+    from leadscore.engine.types import Lead
+    from leadscore.model.loader import load_model
+    from leadscore.predict.funnel import stages_reached
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "b2b_saas.yaml"
+    compiled = CompiledModel(load_model(example))
+    bare = Lead("L1", {"title": "Student"})  # no creation time, no events: a row of a bare lead list
+    assert stages_reached(compiled, bare, [], until_us=1_000) == {"lead": 1_000}

@@ -4,7 +4,8 @@ The store records stage transitions at the moment each score was written, which 
 it was loaded, not the day the lead qualified; and a model that was never active has none. So the stages
 are replayed instead, like the backtest: the reference engine scores each lead at its creation and at each
 event a rule with positive points matched (the moments a stage can rise), up to the end of the data, and
-the first moment the lead stood at a stage or above counts as reaching it. Won is a converted outcome, from the store.
+the first moment the lead stood at a stage or above counts as reaching it. A lead with no time at all (no
+creation time, no events) is scored once, as the data ends. Won is a converted outcome, from the store.
 
 Time to convert is counted in days from the lead's creation (else its first event), and split by the tier
 the caller gives each lead (the review uses its tier at its first evaluated snapshot: what sales saw).
@@ -33,7 +34,9 @@ def stages_reached(compiled: CompiledModel, lead: Lead, rows: Sequence[EventRow]
     rising = compiled.positive_flags  # only an event that adds points can lift a lead to a higher stage
     moments = {t for i, times in enumerate(occurrences) if rising[i] for t in times if t <= until_us}
     created = _created(lead, rows)
-    if created is not None and created <= until_us:
+    if created is None:
+        moments.add(until_us)  # no time at all (a bare lead list): its stage as the data ends
+    elif created <= until_us:
         moments.add(created)
     reached: dict[str, int] = {}
     for at_us in sorted(moments):
