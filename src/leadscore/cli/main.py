@@ -16,6 +16,7 @@ from leadscore.cli import models as models_cmd
 from leadscore.cli import outcomes as outcomes_cmd
 from leadscore.cli import predictive as predictive_cmd
 from leadscore.cli import serve as serve_cmd
+from leadscore.cli import suggest as suggest_cmd
 from leadscore.cli.context import Settings, console, opened, parse_moment, user_errors
 from leadscore.cli.demo import demo
 from leadscore.cli.render import (
@@ -46,6 +47,7 @@ app.add_typer(serve_cmd.keys_app, name="keys")
 app.add_typer(models_cmd.models_app, name="models")
 app.add_typer(outcomes_cmd.outcomes_app, name="outcomes")
 app.command(name="dataset")(outcomes_cmd.dataset)
+app.command(name="suggest")(suggest_cmd.suggest)
 app.command(name="train")(predictive_cmd.train_cmd)
 app.command(name="predict")(predictive_cmd.predict_cmd)
 app.command(name="export")(export_cmd.export)

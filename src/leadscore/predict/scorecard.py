@@ -1,0 +1,294 @@
+"""``fit_scorecard``: integer points per field bin and per event count, learned from training rows.
+
+The points are a logistic regression's coefficients on the bins of ``scorecard_bins``, scaled so that
+every ``points_to_double`` points double the odds of converting, and rounded. A ``base`` rule that every
+lead matches carries the intercept, placed so that ``even_odds_at`` points are even odds: a total reads
+as a chance, and a rule's points as how much it moves that chance. The regularisation is chosen by
+cross-validation on the training rows, grouped by lead, on the out-of-fold AUC of the rounded points: what
+is shipped is integers, so that is what is judged.
+
+Before a scorecard is returned, its model file is read back and the reference engine scores every training
+row with it (a sample of 20,000 on more); each total must equal the fit's own sum of integer points
+(``_self_check``).
+
+The thresholds (MQL, SQL, and the tiers that mirror them) are picked on the training rows' own totals to hit
+an MQL share of leads or an MQL precision, and an SQL share.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+from leadscore.model.loader import loads_model
+from leadscore.model.scoring_model import ScoringModel
+from leadscore.predict.dataset import Row
+from leadscore.predict.metrics import auc
+from leadscore.predict.scorecard_bins import Candidate, design
+from leadscore.predict.scorecard_scoring import score_rows
+from leadscore.predict.scorecard_yaml import to_yaml
+from leadscore.predict.train import MIN_PER_CLASS, TooFewOutcomes
+
+POINTS_TO_DOUBLE = 10.0
+EVEN_ODDS_AT = 50.0
+MQL_SHARE = 0.20
+SQL_SHARE = 0.05
+#: Inverse regularisation strengths tried by cross-validation, weakest penalty last.
+C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+C_TOLERANCE = 0.002
+FOLDS = 4
+CV_ROWS = 50_000
+SELF_CHECK_ROWS = 20_000
+SEED = 7
+#: A threshold chosen for precision must keep at least this many training rows above it.
+MIN_ROWS_ABOVE = 20
+
+
+@dataclass(frozen=True)
+class ScorecardRule:
+    """A candidate with its points, the coefficient they were rounded from, and the training rows behind
+    it: those in the bin, or for a count those who reached the cap."""
+
+    candidate: Candidate
+    points: int
+    coefficient: float
+    rows: int
+    converted: int
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A minimum total, and what it selects on the training rows."""
+
+    points: int
+    share: float
+    precision: float
+
+
+@dataclass(frozen=True, eq=False)
+class Scorecard:
+    """What was learned, and what the model file says: ``to_yaml`` writes it, ``model`` reads that back."""
+
+    name: str
+    base: int
+    rules: tuple[ScorecardRule, ...]
+    mql: Threshold
+    sql: Threshold
+    points_to_double: float
+    even_odds_at: float
+    rows: int
+    positives: int
+    training_auc: float | None
+    regularisation: float
+    min_support: int
+    #: Per lead field with rules: its reference bin in words, its training rows and how many converted.
+    references: dict[str, tuple[str, int, int]]
+    totals: NDArray[np.int64] = field(repr=False)  # each training row's total, by the fit's own sums
+
+    def model(self) -> ScoringModel:
+        return loads_model(self.to_yaml(), f"<{self.name}>")
+
+    def to_yaml(self) -> str:
+        return to_yaml(self)
+
+
+def check_outcomes(labels: NDArray[np.int64], minimum: int) -> None:
+    """The same rule as ``leadscore train``: at least ``minimum`` rows of each class."""
+    positives = int(labels.sum())
+    negatives = len(labels) - positives
+    if positives < minimum or negatives < minimum:
+        raise TooFewOutcomes(
+            f"the training rows hold {positives:,} converted and {negatives:,} not converted rows; at least "
+            f"{minimum:,} of each are needed to learn from (load more outcomes, widen the snapshots, or lower "
+            "--min-outcomes)"
+        )
+
+
+def fit_scorecard(
+    rows: Sequence[Row],
+    *,
+    name: str = "suggested",
+    mql_share: float | None = None,
+    mql_precision: float | None = None,
+    sql_share: float = SQL_SHARE,
+    points_to_double: float = POINTS_TO_DOUBLE,
+    even_odds_at: float = EVEN_ODDS_AT,
+    min_outcomes: int = MIN_PER_CLASS,
+    min_support: int | None = None,
+    exclude: Sequence[str] = (),
+) -> Scorecard:
+    """A scorecard fitted on ``rows`` (see the module docstring). ``min_support`` is the fewest rows a bin
+    or a count cap needs (default 0.5% of the rows, at least 20); ``exclude`` names columns to leave out."""
+    if mql_share is not None and mql_precision is not None:
+        raise ValueError("expected an MQL share or an MQL precision, not both")
+    if points_to_double < 2:
+        raise ValueError(f"expected at least 2 points to double the odds, got {points_to_double:g}")
+    labels = np.array([r.label for r in rows], dtype=np.int64)
+    check_outcomes(labels, min_outcomes)
+    support = min_support if min_support is not None else max(20, math.ceil(0.005 * len(rows)))
+    built = design(rows, support, exclude)
+    if not built.candidates:
+        raise ValueError(f"no lead field or event count has {support} rows in a bin: nothing to give points to")
+    x = built.matrix
+    groups = np.array([r.lead_id for r in rows])
+    scale = points_to_double / math.log(2)
+    strength = _choose_c(x, labels, groups, scale)
+    fitted = _logistic(x, labels, strength)
+    coefficients = fitted.coef_[0]
+    points = np.rint(coefficients * scale).astype(np.int64)
+    summed = x @ points
+    base = round(even_odds_at + scale * _intercept(summed / scale, labels))
+    totals = (summed + base).astype(np.int64)
+    rules = tuple(
+        _rule(candidate, int(p), float(c), x[:, i], labels)
+        for i, (candidate, p, c) in enumerate(zip(built.candidates, points, coefficients, strict=True))
+        if p != 0
+    )
+    mql = (
+        _threshold_for_precision(totals, labels, mql_precision)
+        if mql_precision is not None
+        else _threshold_for_share(totals, labels, MQL_SHARE if mql_share is None else mql_share)
+    )
+    sql = _threshold_for_share(totals, labels, sql_share)
+    if sql.points <= mql.points:
+        sql = _threshold_at(totals, labels, mql.points + 1)
+    fields = {r.candidate.group for r in rules if not r.candidate.is_count}
+    references = {
+        group: (label, int(inside.sum()), int(labels[inside].sum()))
+        for group, (label, inside) in built.references.items()
+        if group in fields
+    }
+    card = Scorecard(
+        name=name,
+        base=base,
+        rules=rules,
+        mql=mql,
+        sql=sql,
+        points_to_double=points_to_double,
+        even_odds_at=even_odds_at,
+        rows=len(rows),
+        positives=int(labels.sum()),
+        training_auc=auc(totals, labels),
+        regularisation=strength,
+        min_support=support,
+        references=references,
+        totals=totals,
+    )
+    _self_check(card, rows)
+    return card
+
+
+def _self_check(card: Scorecard, rows: Sequence[Row]) -> None:
+    """The model file, read back and run by the reference engine, must give the training rows the totals
+    the fit computed; anything else is a bug here, not in the data. Above ``SELF_CHECK_ROWS`` rows, a
+    seeded sample of them is checked (every bin has ``min_support`` rows, so each is still exercised)."""
+    index = np.arange(len(rows))
+    if len(rows) > SELF_CHECK_ROWS:
+        index = np.sort(np.random.default_rng(SEED).choice(index, SELF_CHECK_ROWS, replace=False))
+    engine = score_rows(card.model(), [rows[int(i)] for i in index])
+    wrong = np.flatnonzero(engine != card.totals[index])
+    if len(wrong):
+        first = int(index[wrong[0]])
+        raise AssertionError(
+            f"the suggested model scores {len(wrong)} training rows differently from the fit, e.g. lead "
+            f"{rows[first].lead_id}: engine {engine[wrong[0]]:g}, fit {int(card.totals[first])}"
+        )
+
+
+def _logistic(x: NDArray[np.float64], y: NDArray[np.int64], strength: float) -> LogisticRegression:
+    model = LogisticRegression(C=strength, max_iter=200, solver="newton-cholesky")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a near-converged fit ranks the same
+        model.fit(x, y)
+    return model
+
+
+def _choose_c(x: NDArray[np.float64], y: NDArray[np.int64], groups: NDArray[np.str_], scale: float) -> float:
+    """The strongest penalty whose mean out-of-fold AUC, with the points rounded as they will be, is within
+    ``C_TOLERANCE`` of the best: as good a ranking with fewer rules. A lead's snapshots stay in one fold.
+    Above ``CV_ROWS`` rows the choice is made on a seeded sample of the leads: it needs no more."""
+    leads = np.unique(groups)
+    if len(groups) > CV_ROWS:
+        share = CV_ROWS / len(groups)
+        picked = np.random.default_rng(SEED).choice(leads, max(1, round(share * len(leads))), replace=False)
+        keep = np.isin(groups, picked)
+        x, y, groups = x[keep], y[keep], groups[keep]
+    if len(np.unique(groups)) == len(groups):  # one row per lead: the quick split will do
+        folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(x, y))
+    else:
+        folds = list(StratifiedGroupKFold(FOLDS, shuffle=True, random_state=SEED).split(x, y, groups))
+    means = []
+    for strength in C_GRID:
+        scores = []
+        for train, test in folds:
+            model = _logistic(x[train], y[train], strength)
+            points = np.rint(model.coef_[0] * scale)
+            scores.append(auc(x[test] @ points, y[test]) or 0.5)
+        means.append(float(np.mean(scores)))
+    best = max(means)
+    return next(c for c, m in zip(C_GRID, means, strict=True) if m >= best - C_TOLERANCE)
+
+
+def _intercept(log_odds: NDArray[np.float64], y: NDArray[np.int64]) -> float:
+    """The intercept that makes the rounded points' odds match the training conversion rate (Newton steps on
+    the log-likelihood)."""
+    b = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(log_odds + b)))
+        gradient = float((y - p).sum())
+        curvature = float((p * (1 - p)).sum())
+        if curvature <= 0:
+            break
+        b += gradient / curvature
+        if abs(gradient) < 1e-9:
+            break
+    return b
+
+
+def _rule(
+    candidate: Candidate, points: int, coefficient: float, column: NDArray[np.float64], labels: NDArray[np.int64]
+) -> ScorecardRule:
+    reached = column >= (candidate.cap or 1)
+    return ScorecardRule(candidate, points, coefficient, int(reached.sum()), int(labels[reached].sum()))
+
+
+def _threshold_at(totals: NDArray[np.int64], labels: NDArray[np.int64], points: int) -> Threshold:
+    above = totals >= points
+    count = int(above.sum())
+    return Threshold(points, count / len(totals), float(labels[above].mean()) if count else 0.0)
+
+
+def _candidates(totals: NDArray[np.int64], labels: NDArray[np.int64]) -> list[Threshold]:
+    return [_threshold_at(totals, labels, int(t)) for t in np.unique(totals)]
+
+
+def _threshold_for_share(totals: NDArray[np.int64], labels: NDArray[np.int64], share: float) -> Threshold:
+    """The threshold whose share of rows at or above it is closest to ``share`` (the higher one on a tie)."""
+    if not 0 < share < 1:
+        raise ValueError(f"expected a share between 0 and 1, got {share:g}")
+    options = _candidates(totals, labels)
+    return min(reversed(options), key=lambda t: abs(t.share - share))
+
+
+def _threshold_for_precision(totals: NDArray[np.int64], labels: NDArray[np.int64], precision: float) -> Threshold:
+    """The lowest threshold (the most MQLs) whose training precision reaches ``precision``."""
+    if not 0 < precision < 1:
+        raise ValueError(f"expected a precision between 0 and 1, got {precision:g}")
+    options = [t for t in _candidates(totals, labels) if round(t.share * len(totals)) >= MIN_ROWS_ABOVE]
+    for option in options:
+        if option.precision >= precision:
+            return option
+    best = max(options, key=lambda t: t.precision, default=None)
+    reached = f"; the best is {best.precision:.1%} at {best.points} points" if best else ""
+    raise ValueError(
+        f"no threshold reaches an MQL precision of {precision:.1%} with {MIN_ROWS_ABOVE} or more training rows "
+        f"above it{reached}"
+    )
