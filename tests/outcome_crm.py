@@ -36,7 +36,9 @@ def load_crm(store: Store, project: Project, leads: int = 400, seed: int = 3) ->
                                   created_at=created))  # fmt: skip
         for k in range(rng.randint(0, 4)):
             at = created + timedelta(days=rng.uniform(0, 6))
-            events.append(EventRecord(f"v{i}-{k}", "page_view", at, lead_id=lead_id, properties={"url": "/blog"}))
+            seconds = rng.randint(5, 600)
+            properties = {"url": "/blog", "seconds": seconds}
+            events.append(EventRecord(f"v{i}-{k}", "page_view", at, lead_id=lead_id, properties=properties))
         demo = rng.random() < 0.3
         if demo:
             at = created + timedelta(days=rng.uniform(0, 6))

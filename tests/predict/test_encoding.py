@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -45,3 +46,13 @@ def test_encoding_survives_a_round_trip_as_data() -> None:
     again = Encoding.from_dict(enc.as_dict())
     table = table_of(rows)
     assert np.array_equal(enc.tree_matrix(table, 40), again.tree_matrix(table, 40), equal_nan=True)
+
+
+def test_the_linear_model_never_sees_a_number_beyond_the_training_range() -> None:
+    rows = [{"age_days": float(d)} for d in range(1, 8)]
+    enc = Encoding.fit(table_of(rows))
+    again = Encoding.from_dict(json.loads(json.dumps(enc.as_dict(), allow_nan=False, default=str)))
+    tree = again.tree_matrix(table_of([{"age_days": 7.0}, {"age_days": 600.0}]), 2)
+    assert tree[1, 0] == 600.0  # the trees see the real value (and route it as the largest they know)
+    linear = again.linear_matrix(tree)
+    assert linear[0, 0] == linear[1, 0]  # held at the training maximum, not extrapolated

@@ -10,6 +10,7 @@ import pytest
 from leadscore.engine.types import to_micros
 from leadscore.ingest.records import LeadRecord
 from leadscore.predict.dataset import Snapshots, features_at, training_rows
+from leadscore.predict.facets import discover
 from leadscore.predict.train import from_rows, train
 from leadscore.service.predictions import event_types, predict_all
 from leadscore.service.project import Project
@@ -32,9 +33,14 @@ def test_stored_predictions_are_replaced_not_appended(store: Store) -> None:
 def test_the_stored_score_is_the_artifacts_probability_for_the_leads_features(project: Project, store: Store) -> None:
     load_crm(store, project, leads=400)
     models = [m.compiled for m in project.models]
-    rows = list(training_rows(store, models, Snapshots((7,)), 90, OBSERVED_UNTIL))
+    facets = discover(store)
+    assert facets.sums == (("page_view", "seconds"),)
+    rows = list(training_rows(store, models, Snapshots((7,)), 90, OBSERVED_UNTIL, facets=facets))
     assert rows[0].account_id == "domain:co0.io" and rows[0].features["account.industry"] == "software"
-    artifact = train(from_rows(rows), horizon_days=90, trained_at=OBSERVED_UNTIL, min_per_class=30)
+    artifact = train(
+        from_rows(rows), horizon_days=90, trained_at=OBSERVED_UNTIL, min_per_class=30, facets=facets.as_dict()
+    )
+    assert "events.page_view.seconds.sum.30d" in artifact.metadata["features"]
     assert artifact.metadata["metrics"]["test"]["auc"] > 0.7  # industry and demo requests drive conversion
     as_of = OBSERVED_UNTIL - timedelta(days=100)
     report = predict_all(store, artifact, models, as_of=as_of, now=OBSERVED_UNTIL)
@@ -45,7 +51,7 @@ def test_the_stored_score_is_the_artifacts_probability_for_the_leads_features(pr
     for _seq, lead, events in sample:
         past = [e for e in events if e[2] <= to_micros(as_of)]
         created = to_micros(lead.created_at) if lead.created_at else None
-        expected.append(features_at(lead, past, to_micros(as_of), created, models, event_types(artifact)))
+        expected.append(features_at(lead, past, to_micros(as_of), created, models, event_types(artifact), facets))
     probabilities = artifact.predict(expected)
     for (seq, _, _), p in zip(sample, probabilities, strict=True):
         (found,) = stored[seq]

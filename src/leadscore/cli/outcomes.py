@@ -18,6 +18,7 @@ from leadscore.engine.types import from_micros
 from leadscore.ingest.outcomes import OutcomeRecord, read_label_column, read_leadforge_outcomes, read_outcomes
 from leadscore.ingest.records import Reject
 from leadscore.predict.dataset import Snapshots, training_rows, write_rows
+from leadscore.predict.facets import discover
 from leadscore.predict.leakage import check
 from leadscore.service.outcomes import load_outcomes
 from leadscore.store.protocol import Store
@@ -87,7 +88,7 @@ def dataset(
     with opened(ctx) as (project, store):
         until = parse_moment(as_of) if as_of else observed_until(store)
         models = [m.compiled for m in project.models]
-        rows = list(training_rows(store, models, snapshots, horizon_days, until))
+        rows = list(training_rows(store, models, snapshots, horizon_days, until, facets=discover(store)))
     dropped = set(exclude or ())
     rows = [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
     count = write_rows(rows, output)

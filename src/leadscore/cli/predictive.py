@@ -13,6 +13,7 @@ from leadscore.cli.context import console, opened, parse_moment, user_errors
 from leadscore.cli.outcomes import observed_until
 from leadscore.predict.artifact import Artifact
 from leadscore.predict.dataset import Snapshots, training_rows
+from leadscore.predict.facets import discover
 from leadscore.predict.train import HOLDOUT_SHARE, MIN_PER_CLASS, from_rows, train
 from leadscore.service.predictions import DEFAULT_NAME, latest_artifact, predict_all
 
@@ -51,7 +52,8 @@ def train_cmd(
     with opened(ctx) as (project, store):
         until = parse_moment(as_of) if as_of else observed_until(store)
         models = [m.compiled for m in project.models]
-        rows = list(training_rows(store, models, snapshots, horizon_days, until))
+        facets = discover(store)
+        rows = list(training_rows(store, models, snapshots, horizon_days, until, facets=facets))
         described = {
             "observed_until": until.isoformat(),
             "snapshots": {"after_creation_days": list(snapshots.after_creation_days), "dates": date or []},
@@ -64,6 +66,7 @@ def train_cmd(
             holdout_share=holdout_share,
             min_per_class=min_outcomes,
             description=described,
+            facets=facets.as_dict(),
         )
         path = output or project.root / FOLDER / f"{DEFAULT_NAME}-{artifact.version}.json"
         artifact.save(path)

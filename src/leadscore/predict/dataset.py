@@ -32,6 +32,7 @@ import orjson
 from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.scoring import assemble_cents, occurrences_from_rows
 from leadscore.engine.types import US_PER_DAY, Lead, from_micros, to_micros
+from leadscore.predict.facets import Facets
 from leadscore.store.protocol import EventRow, Store
 
 WINDOWS_DAYS = (7, 30, 90)
@@ -69,11 +70,12 @@ def training_rows(
     horizon_days: float,
     observed_until: datetime,
     event_types: Sequence[str] | None = None,
+    facets: Facets | None = None,
 ) -> Iterator[Row]:
     """Rows for every lead with a usable snapshot, in lead order; see the module docstring for the rules.
 
     ``event_types`` fixes the count columns (default: every type in the store), so that two datasets built
-    apart have the same columns."""
+    apart have the same columns; ``facets`` adds counts per property value and sums (see ``facets``)."""
     horizon_us = round(horizon_days * US_PER_DAY)
     until_us = to_micros(observed_until)
     outcomes: dict[int, list[tuple[str, int | None]]] = {}
@@ -93,7 +95,7 @@ def training_rows(
             closed = any(when is None or at_us < when <= until_us for _, when in known)
             if label == 0 and at_us + horizon_us > until_us and not closed:
                 continue  # the horizon is not over yet and nothing is known: the label is unknown
-            features = features_at(lead, rows, at_us, created_us, models, types)
+            features = features_at(lead, rows, at_us, created_us, models, types, facets)
             account = lead.account.id if lead.account is not None else None
             yield Row(lead.id, from_micros(at_us), label, timed, updated.get(seq, 0) > at_us, features, account)
 
@@ -116,6 +118,7 @@ def features_at(
     created_us: int | None,
     models: Sequence[CompiledModel],
     types: Sequence[str],
+    facets: Facets | None = None,
 ) -> dict[str, Any]:
     """A lead's features as known at ``at_us``: the same columns for training rows and for live scoring."""
     past = [r for r in rows if r[2] <= at_us]
@@ -125,6 +128,8 @@ def features_at(
     out["age_days"] = round((at_us - created_us) / US_PER_DAY, 3) if created_us is not None else None
     last = max((r[2] for r in past), default=None)
     out["days_since_last_event"] = round((at_us - last) / US_PER_DAY, 3) if last is not None else None
+    first = min((r[2] for r in past), default=None)
+    out["days_since_first_event"] = round((at_us - first) / US_PER_DAY, 3) if first is not None else None
     times_by_type: dict[str, list[int]] = {}
     for _, kind, when, _ in past:
         times_by_type.setdefault(kind, []).append(when)
@@ -132,6 +137,8 @@ def features_at(
         times = sorted(times_by_type.get(kind, []))
         for days in WINDOWS_DAYS:
             out[f"events.{kind}.{days}d"] = len(times) - bisect_right(times, at_us - days * US_PER_DAY)
+    if facets is not None:
+        out.update(facets.features(past, at_us, WINDOWS_DAYS))
     for compiled in models:
         occurrences = occurrences_from_rows(compiled, rows, unique=True)
         score = assemble_cents(compiled, lead, occurrences, at_us)

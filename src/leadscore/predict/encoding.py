@@ -5,8 +5,9 @@ and 1); anything else is a category. Categories seen fewer than ``min_count`` ti
 ``(other)`` so that the model does not learn one lead's quirks, and a missing value is its own category,
 ``(missing)``, because a form field left blank says something about the lead. Numbers stay missing (NaN)
 for the trees, which route missing values on their own; for the linear model they are imputed with the
-training median beside a 0/1 "was missing" column, and squashed with sign·log1p so that one lead with
-5,000 page views does not own the slope.
+training median beside a 0/1 "was missing" column, squashed with sign·log1p so that one lead with 5,000
+page views does not own the slope, and held within the training range, so that a lead older or busier than
+any the model learned from is not extrapolated to a certainty (the trees do the same by construction).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class Column:
     mean: float = 0.0
     std: float = 1.0
     missing_seen: bool = False
+    low: float = -math.inf
+    high: float = math.inf
 
 
 def _number(value: Any) -> float | None:
@@ -118,8 +121,9 @@ class Encoding:
                 present = array[~gone]
                 squashed = _squash(present)
                 std = float(squashed.std()) or 1.0
+                low, high = float(present.min()), float(present.max())
                 columns.append(Column(name, "number", (), float(np.median(present)), float(squashed.mean()), std,
-                                      bool(gone.any())))  # fmt: skip
+                                      bool(gone.any()), low, high))  # fmt: skip
                 continue
             counts = Counter(_category(v) for v in values)
             kept = [c for c, n in counts.most_common(MAX_CATEGORIES) if n >= floor and c != MISSING]
@@ -182,7 +186,7 @@ class Encoding:
             values = tree[:, j]
             if column.kind == "number":
                 gone = np.isnan(values)
-                filled = np.where(gone, column.median, values)
+                filled = np.clip(np.where(gone, column.median, values), column.low, column.high)
                 parts.append(((_squash(filled) - column.mean) / column.std)[:, None])
                 if column.missing_seen:
                     parts.append(gone.astype(np.float64)[:, None])
@@ -209,7 +213,12 @@ class Encoding:
     def from_dict(cls, data: Mapping[str, Any]) -> Encoding:
         columns = []
         for item in data["columns"]:
-            columns.append(Column(**{**item, "categories": tuple(item["categories"])}))
+            # JSON has no infinity: an unbounded (category) column's bounds are stored as null.
+            bounds = {
+                "low": -math.inf if item.get("low") is None else float(item["low"]),
+                "high": math.inf if item.get("high") is None else float(item["high"]),
+            }
+            columns.append(Column(**{**item, **bounds, "categories": tuple(item["categories"])}))
         return cls(columns)
 
 

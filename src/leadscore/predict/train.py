@@ -12,7 +12,9 @@ How rows are split, by lead (all of a lead's snapshots fall on one side):
    with the higher validation AUC wins (ties go to the simpler, linear one), and Platt calibration is
    fitted on its validation scores.
 3. The winner is refitted on all rows but the held-out ones, with the number of boosting rounds found in
-   validation.
+   validation. Boosting stops early on a random 15% of each training part, never on the validation rows:
+   stopping where the validation rows score best would flatter the trees in the comparison, by up to
+   0.05 AUC on weak signals.
 
 Above ``SELECTION_ROWS`` training rows, the candidates are compared on a seeded sample of that many, and
 only the winner sees every row: the comparison does not need a million rows, and it keeps training within
@@ -45,6 +47,7 @@ HOLDOUT_SHARE = 0.2
 VALIDATION_SHARE = 0.2
 FOLDS = 5
 SELECTION_ROWS = 250_000
+STOP_SHARE = 0.15
 SEED = 7
 
 
@@ -167,10 +170,13 @@ def _validate(
     trees = np.empty(len(seen))
     rounds = []
     at = 0
+    rng = np.random.default_rng(SEED)
     for train, valid in folds:
         part = slice(at, at + len(valid))
         linear[part] = fit_linear(lin[train], y[train]).raw(lin[valid])
-        booster, best = fit_trees(x[train], y[train], categorical, stop=(x[valid], y[valid]))
+        stopping = rng.random(len(train)) < STOP_SHARE
+        learn, stop = train[~stopping], train[stopping]
+        booster, best = fit_trees(x[learn], y[learn], categorical, stop=(x[stop], y[stop]))
         trees[part] = tree_raw(booster, x[valid], best)
         rounds.append(best)
         at += len(valid)
@@ -204,8 +210,11 @@ def train(
     holdout_share: float = HOLDOUT_SHARE,
     min_per_class: int = MIN_PER_CLASS,
     description: dict[str, Any] | None = None,
+    facets: dict[str, Any] | None = None,
 ) -> Artifact:
-    """A calibrated predictive model of converting within ``horizon_days``, with honest figures."""
+    """A calibrated predictive model of converting within ``horizon_days``, with honest figures.
+
+    ``facets`` (``Facets.as_dict()``) is kept in the artifact so that live scoring builds the same columns."""
     _check_counts(data.labels, min_per_class, "the training rows")
     by_time = _has_time(data)
     test_mask, holdout = _split_holdout(data, holdout_share, by_time)
@@ -230,6 +239,7 @@ def train(
         for name, c in candidates.items()
     }
     meta["kind"] = chosen
+    meta["facets"] = facets or {}
     if chosen == "lightgbm":
         booster, _ = fit_trees(x_fit, y_fit, enc.categorical_indexes(), rounds=max(1, candidates[chosen].rounds))
         artifact = Artifact(meta, enc, calibration, trees=booster)

@@ -19,6 +19,7 @@ from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.types import to_micros
 from leadscore.predict.artifact import Artifact
 from leadscore.predict.dataset import features_at
+from leadscore.predict.facets import Facets
 from leadscore.store.protocol import Store
 
 BATCH = 2_000
@@ -62,7 +63,8 @@ def predict_all(
     wanted = {m.model.name for m in models} & {n.split(".", 1)[0] for n in artifact.metadata["features"]}
     used = [m for m in models if m.model.name in wanted]
     count = 0
-    for seqs, features in _batches(store, used, types, at_us):
+    facets = Facets.from_dict(artifact.metadata.get("facets"))
+    for seqs, features in _batches(store, used, types, facets, at_us):
         explained = artifact.explain(features)
         rows = [
             (name, seq, artifact.version, e.probability, orjson.dumps(e.as_dict()).decode(), at_us)
@@ -75,7 +77,7 @@ def predict_all(
 
 
 def _batches(
-    store: Store, models: Sequence[CompiledModel], types: Sequence[str], at_us: int
+    store: Store, models: Sequence[CompiledModel], types: Sequence[str], facets: Facets, at_us: int
 ) -> Iterator[tuple[list[int], list[dict[str, object]]]]:
     seqs: list[int] = []
     features: list[dict[str, object]] = []
@@ -83,7 +85,7 @@ def _batches(
         past = [r for r in rows if r[2] <= at_us]
         created = to_micros(lead.created_at) if lead.created_at is not None else min((r[2] for r in past), default=None)
         seqs.append(seq)
-        features.append(features_at(lead, past, at_us, created, models, types))
+        features.append(features_at(lead, past, at_us, created, models, types, facets))
         if len(seqs) >= BATCH:
             yield seqs, features
             seqs, features = [], []
