@@ -31,13 +31,14 @@ CATEGORICAL = 10
 def synthetic(rows: int, seed: int = 11) -> tuple[TrainingSet, float]:
     rng = np.random.default_rng(seed)
     table: dict[str, object] = {}
+    numeric: dict[str, np.ndarray] = {}
     logit = np.full(rows, -2.0)
     for j in range(NUMERIC):
         values = rng.poisson(1 + j % 5, rows).astype(np.float64) if j % 2 else rng.lognormal(3, 1, rows)
         values[rng.random(rows) < 0.05] = np.nan
         if j < 8:
             logit += (0.3 if j % 3 else -0.2) * np.nan_to_num(np.log1p(values))
-        table[f"n{j:02d}"] = values
+        table[f"n{j:02d}"] = numeric[f"n{j:02d}"] = values
     for j in range(CATEGORICAL):
         size = [5, 10, 20, 50, 200][j % 5]
         codes = rng.integers(0, size, rows)
@@ -47,7 +48,7 @@ def synthetic(rows: int, seed: int = 11) -> tuple[TrainingSet, float]:
         values = labels[codes]
         values[rng.random(rows) < 0.03] = None
         table[f"c{j}"] = list(values)
-    logit += 0.5 * (np.nan_to_num(table["n01"]) > 2) * (np.nan_to_num(table["n03"]) > 3)  # type: ignore[operator]
+    logit += 0.5 * (np.nan_to_num(numeric["n01"]) > 2) * (np.nan_to_num(numeric["n03"]) > 3)
     y = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(np.int64)
     created = np.sort(rng.uniform(1.70e15, 1.73e15, rows))
     ids = [f"L{i}" for i in range(rows)]

@@ -325,6 +325,7 @@ def test_outcomes_come_from_labels_and_closed_opportunities(bundle_dir: Path, in
     closed = {lead for lead, stage in stages.items() if stage in ("closed_won", "closed_lost")}
     assert {o.lead_id for o in from_opportunities} == closed
     for o in from_opportunities:
+        assert o.lead_id is not None
         assert o.outcome == ("converted" if stages[o.lead_id] == "closed_won" else "lost")
         assert o.outcome == ("converted" if labels[o.lead_id] else "lost")  # the stage is the label, untimed
         assert o.id in {x.id for x in public if not x.source.endswith("opportunities.parquet")}

@@ -1,0 +1,75 @@
+"""``bench/quality.py``'s own parts: the Odoo-style naive Bayes baseline against hand-computed
+probabilities, and the targets' arithmetic. The benchmark itself needs the shared datasets and minutes."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _bench(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+baselines = _bench("quality_baselines")
+report = _bench("quality_report")
+
+
+def test_odoo_naive_bayes_by_hand() -> None:
+    # src: a won 2, lost 1; b won 0, lost 1.  kind: x won 2, lost 0; y won 0, lost 1; missing on the 4th lead.
+    train = [
+        {"src": "a", "kind": "x"},
+        {"src": "a", "kind": "x"},
+        {"src": "a", "kind": "y"},
+        {"src": "b", "kind": None},
+    ]
+    labels = [1, 1, 0, 0]
+    test = [{"src": "a"}, {"src": "b"}, {"src": "never seen"}, {"src": None}, {"src": "a", "kind": "x"}]
+    got = baselines.odoo_naive_bayes(train, labels, test)
+    # Each seen value counts 0.1 more of each: a 2.1/1.1, b 0.1/1.1 (totals 2.2/2.2); x 2.1/0.1, y 0.1/1.1
+    # (totals 2.2/1.2). The prior is 2 won of 4. Unset fields and unseen values are skipped.
+    a_won, a_lost = 0.5 * 2.1 / 2.2, 0.5 * 1.1 / 2.2
+    b_won, b_lost = 0.5 * 0.1 / 2.2, 0.5 * 1.1 / 2.2
+    ax_won, ax_lost = a_won * 2.1 / 2.2, a_lost * 0.1 / 1.2
+    expected = [a_won / (a_won + a_lost), b_won / (b_won + b_lost), 0.5, 0.5, ax_won / (ax_won + ax_lost)]
+    assert list(got) == pytest.approx(expected)
+
+
+def test_odoo_naive_bayes_bins_numbers_by_training_deciles() -> None:
+    train = [{"n": n} for n in range(20)]
+    labels = [int(n >= 10) for n in range(20)]
+    got = baselines.odoo_naive_bayes(train, labels, [{"n": 3}, {"n": 2.5}, {"n": 17}])
+    # 3 falls in the decile holding 2 and 3, both lost: won 0.1, lost 2.1; each total is 10 + 10 x 0.1.
+    low = (0.1 / 11) / (0.1 / 11 + 2.1 / 11)
+    assert list(got) == pytest.approx([low, low, 1 - low])
+
+
+def test_targets() -> None:
+    def result(predictive: float, scorecard: float, ece: float) -> dict[str, object]:
+        scores = {
+            "predictive": {"available": True, "auc": predictive, "ece": ece},
+            "scorecard": {"available": True, "auc": scorecard},
+            "lr_flat": {"available": True, "auc": 0.70},
+            "nb_rows": {"available": True, "auc": 0.72},
+            "lr_rows": {"available": False},
+        }
+        return {"name": "leadforge s1 intro n20000", "scores": scores}
+
+    met = report.targets(result(0.716, 0.70, 0.03))
+    best = met["predictive_vs_best_baseline"]
+    assert best["met"] and best["best_baseline"] == "nb_rows"
+    assert met["scorecard_within_0.02"]["met"] and met["predictive_ece"]["met"]
+    assert met["predictive_vs_flat_lr"]["met"] and met["pit_rows_lr_vs_flat_lr"]["met"] is None  # lr_rows failed: n/a
+    missed = report.targets(result(0.714, 0.69, 0.031))
+    assert not any(missed[k]["met"] for k in ("predictive_vs_best_baseline", "scorecard_within_0.02", "predictive_ece"))
