@@ -239,15 +239,17 @@ def _choose_c(x: NDArray[np.float64], y: NDArray[np.int64], groups: NDArray[np.s
 
 def _intercept(log_odds: NDArray[np.float64], y: NDArray[np.int64]) -> float:
     """The intercept that makes the rounded points' odds match the training conversion rate (Newton steps on
-    the log-likelihood)."""
+    the log-likelihood, each at most 4 log-odds: where every lead sits far out on the sigmoid the curvature
+    is nearly 0, and an undamped step flies off to 1e51)."""
     b = 0.0
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-(log_odds + b)))
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(log_odds + b, -500, 500)))
         gradient = float((y - p).sum())
         curvature = float((p * (1 - p)).sum())
-        if curvature <= 0:
+        if gradient == 0:
             break
-        b += gradient / curvature
+        step = gradient / curvature if curvature > 0 else np.sign(gradient) * 4.0
+        b += float(np.clip(step, -4.0, 4.0))
         if abs(gradient) < 1e-9:
             break
     return b
