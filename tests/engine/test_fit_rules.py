@@ -49,6 +49,8 @@ CASES: list[tuple[str, Any, bool]] = [
     ("lte: 10", 10, True),
     ("lte: 10", "10.5", False),
     ("gt: 0", "n/a", False),
+    ("gte: 0", float("nan"), False),  # NaN is a missing value, for numeric tests too
+    ("lt: 10", -1, True),
     # contains / starts_with / ends_with ignore case unless case_sensitive.
     ("contains: market", "Head of MARKETING", True),
     ("contains: market", "Sales", False),

@@ -11,9 +11,9 @@ import pytest
 from engine_helpers import T0, model_of
 from test_fit_rules import CASES, fit_model
 
-from leadscore.engine import Lead, compile_model, predicates, score
+from leadscore.engine import Event, Lead, compile_model, predicates, score
 from leadscore.engine import compiled as compiled_module
-from leadscore.engine.scoring import occurrences_from_rows
+from leadscore.engine.scoring import match_event, occurrences_from_rows
 from leadscore.engine.types import to_micros
 
 
@@ -59,3 +59,38 @@ def test_remembered_property_matches_equal_fresh_ones(monkeypatch: pytest.Monkey
     assert first == again == expected
     assert [len(r) for r in expected] == [10, 15, 10]
     assert len(remembered.match_memo) <= memo_size
+
+
+@pytest.mark.parametrize("memo_size", [1, 3, 65_536])
+def test_remembered_matches_of_events_in_memory_equal_fresh_ones(
+    monkeypatch: pytest.MonkeyPatch, memo_size: int
+) -> None:
+    # Events folded from memory are matched per (type, properties) when every value is text. 1, 1.0 and
+    # True are equal as keys but not to the rules, so properties holding them must never share an answer.
+    monkeypatch.setattr(compiled_module, "MATCH_MEMO_SIZE", memo_size)
+    model = model_of(
+        """
+        engagement:
+          - {name: flagged, event: signup, where: {field: flag, equals: true}, points: 5}
+          - {name: one, event: signup, where: {field: flag, equals: 1}, points: 1}
+          - {name: pricing, event: page_view, where: {field: url, contains: /pricing}, points: 2}
+        """
+    )
+    kinds: list[tuple[str, dict[str, Any]]] = [
+        ("signup", {"flag": True}),
+        ("signup", {"flag": 1}),
+        ("signup", {"flag": 1.0}),
+        ("signup", {"flag": "yes"}),
+        ("signup", {"flag": "1"}),
+        ("signup", {"flag": ["a"]}),
+        ("page_view", {"url": "/pricing"}),
+        ("page_view", {"url": "/blog"}),
+        ("page_view", {"url": "/PRICING", "ref": "ad"}),
+    ]
+    events = [Event(f"e{i}", "L", kind, T0, props) for i, (kind, props) in enumerate(kinds * 3)]
+    remembered = compile_model(model)
+    matched = [match_event(remembered, event) for event in events]
+    fresh = [match_event(compile_model(model), event) for event in events]
+    assert matched == fresh
+    assert fresh[:9] == [(0,), (1,), (1,), (0,), (0, 1), (), (2,), (), (2,)]
+    assert len(remembered.mapping_memo) <= memo_size

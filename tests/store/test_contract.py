@@ -6,6 +6,7 @@ its own; without that variable those cases skip, saying why (``.ci/run`` always 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
@@ -122,6 +123,21 @@ def test_scan_streams_leads_in_order_with_their_events(store: Store) -> None:
     assert store.seq_bounds() == (a, c)
 
 
+def test_a_keyed_scan_reads_each_event_as_its_type_or_its_properties(store: Store) -> None:
+    resolved = store.resolve_leads([("A", None), ("B", None), ("C", None)], NOW)
+    a, b, c = (seq for seq, _ in resolved)
+    events = [_event("a2", a, 2), _event("a1", a, 1, "form_submit", form="demo"), _event("c1", c, 5, "email_open")]
+    store.insert_events(events, NOW)
+    scanned = list(store.scan_keyed((a, c + 1), ("form_submit", "page_view"), frozenset({"form_submit"})))
+    assert [(seq, lead.id) for seq, lead, _ in scanned] == [(a, "A"), (b, "B"), (c, "C")]
+    # A bare type index may come back as a number or as text, depending on the backend.
+    a_rows, b_rows, c_rows = ([(seq, at, str(key)) for seq, at, key in rows] for _, _, rows in scanned)
+    demo, view = a_rows
+    assert demo[:2] == (a, _us(1)) and demo[2].startswith("0 ") and json.loads(demo[2][2:]) == {"form": "demo"}
+    assert view == (a, _us(2), "1")
+    assert (b_rows, c_rows) == ([], [(c, _us(5), "-1")])
+
+
 def _us(hours: int) -> int:
     return int((T0 + timedelta(hours=hours)).timestamp()) * 1_000_000
 
@@ -147,6 +163,26 @@ def test_a_next_check_lands_only_on_the_score_it_was_worked_out_for(store: Store
     assert store.due_leads("m", NOW, 10) == [seq]  # still unknown, so due
     store.set_next_checks("m", [(seq, NOW + 10)], written_at=NOW)
     assert store.due_leads("m", NOW, 10) == [] and store.due_leads("m", NOW + 10, 10) == [seq]
+
+
+def test_a_rewritten_score_is_whole_and_its_next_check_unknown_again(store: Store) -> None:
+    # Writes update a stored score in place and leave its indexed total and next check alone when they do
+    # not change: the row must still end as the new score, with its next check unknown.
+    [(seq, _)] = store.resolve_leads([("L", None)], NOW)
+    store.write_score_rows([(_row(seq, 1000), "x")], NOW)
+    lines = '[["r", "engagement", "6.00", "6.00", 1, 1]]'
+    same_total: ScoreRow = ("m", seq, NOW + 5, 400, 600, 1000, "warm", "B", "2", "mql", "mql: reason", lines, 7)
+    assert store.write_score_rows([(same_total, "y")], NOW + 1) == WriteResult(1, 1)
+    [score] = store.scores_for_lead(seq)
+    assert (score.as_of, score.fit_cents, score.engagement_cents, score.total_cents) == (NOW + 5, 400, 600, 1000)
+    assert (score.tier, score.grade, score.level, score.stage) == ("warm", "B", "2", "mql")
+    assert (score.stage_reason, score.contributions[0]["rule"], score.last_engagement_at) == ("mql: reason", "r", 7)
+    store.set_next_checks("m", [(seq, NOW + 10)], written_at=NOW + 1)
+    assert store.due_leads("m", NOW, 10) == []
+    store.write_score_rows([(_row(seq, 1000), "z")], NOW + 2)
+    assert store.due_leads("m", NOW, 10) == [seq]  # known before, unknown again
+    store.write_score_rows([(_row(seq, 2500, "warm", "mql"), "z")], NOW + 3)
+    assert [s.total_cents for s in store.top("m")] == [2500]
 
 
 def test_top_filters_and_sorts(store: Store) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache, lru_cache
 from importlib.resources import files
@@ -81,6 +81,10 @@ class CompiledEngagementRule:
     decay_kind: str
     half_us: float  # exponential decay's half-life in µs (0.0 for other kinds)
     factor: Callable[[int], float]  # the share left after an age in µs
+    max_points: float | None  # the rule's cap, read on every outcome
+    positive: bool
+    #: Raw points in hundredths per number of counted occurrences: a few small counts, on every outcome.
+    raw_cents: dict[int, int] = field(default_factory=dict)
 
 
 class CompiledModel:
@@ -109,7 +113,15 @@ class CompiledModel:
         #: Rules matched per (type, properties JSON): stored events repeat the same few property sets
         #: (a pricing page view, a demo form), so a batch tests each set once. Bounded; see ``match_text``.
         self.match_memo: dict[tuple[str, str], tuple[int, ...]] = {}
+        #: The same per (type, properties) for events in memory whose property values are all text.
+        self.mapping_memo: dict[tuple[Any, ...], tuple[int, ...]] = {}
         self.positive_flags = tuple(c.points > 0 for c in self.engagement)
+        inactivity = model.inactivity
+        #: Inactivity's step in µs and its floor in hundredths, worked out once rather than on every score.
+        self.inactivity_every_us = round(inactivity.every_days * US_PER_DAY) if inactivity is not None else 0
+        self.inactivity_floor = (
+            to_cents(inactivity.floor) if inactivity is not None and inactivity.floor is not None else None
+        )
         limits = model.limits
         self.fit_bounds = _bounds(limits.fit)
         self.engagement_bounds = _bounds(limits.engagement)
@@ -165,6 +177,8 @@ class CompiledModel:
             decay_kind=decay.kind,
             half_us=decay.half_life_days * US_PER_DAY if isinstance(decay, ExponentialDecay) else 0.0,
             factor=decay_function(decay),
+            max_points=rule.max_points,
+            positive=rule.points > 0,
         )
 
     def match_properties(self, kind: str, properties: Mapping[str, Any]) -> tuple[int, ...]:
@@ -180,6 +194,22 @@ class CompiledModel:
             if len(self.match_memo) >= MATCH_MEMO_SIZE:
                 self.match_memo.clear()
             self.match_memo[key] = indexes
+        return indexes
+
+    def match_mapping(self, kind: str, properties: Mapping[str, Any]) -> tuple[int, ...]:
+        """``match_properties``, remembered when every property value is text: the answer is then a pure
+        function of the type and the key-value pairs (a number or a boolean could equal a different value
+        of another kind, ``1 == True``, so those are matched afresh). Bounded like ``match_text``."""
+        for value in properties.values():
+            if value.__class__ is not str:
+                return self.match_properties(kind, properties)
+        key = (kind, *properties.items())
+        indexes = self.mapping_memo.get(key)
+        if indexes is None:
+            indexes = self.match_properties(kind, properties)
+            if len(self.mapping_memo) >= MATCH_MEMO_SIZE:
+                self.mapping_memo.clear()
+            self.mapping_memo[key] = indexes
         return indexes
 
     def stage_predicate(self, condition: Condition) -> Predicate:

@@ -90,6 +90,8 @@ def _compile_test(test: FieldTest, get: Accessor, lists: Mapping[str, frozenset[
     if op in ("contains", "starts_with", "ends_with") and not test.case_sensitive:
         return _text_test(op, str(getattr(test, op)).casefold(), get)
     check = _value_check(test, lists)
+    if op in _NUMERIC:
+        return _numeric_test(_bound(test), check, get)
     # Text values repeat from lead to lead (titles, industries, countries, form names), and a check is a
     # pure function of its value, so the answer per text is remembered; the memo is bounded.
     memo: dict[str, bool] = {}
@@ -195,29 +197,62 @@ def _value_check(test: FieldTest, lists: Mapping[str, frozenset[str]]) -> Callab
     raise AssertionError(f"unhandled operator {op}")  # pragma: no cover
 
 
-def _numeric_check(test: FieldTest) -> Callable[[Any], bool]:
+_NUMERIC = frozenset({"between", "gt", "gte", "lt", "lte"})
+
+
+def _bound(test: FieldTest) -> Callable[[float], bool]:
     if test.between is not None:
         low, high = test.between
-        bound: Callable[[float], bool] = lambda n: low <= n <= high  # noqa: E731
-    elif test.gt is not None:
+        return lambda n: low <= n <= high
+    if test.gt is not None:
         gt = test.gt
-        bound = lambda n: n > gt  # noqa: E731
-    elif test.gte is not None:
+        return lambda n: n > gt
+    if test.gte is not None:
         gte = test.gte
-        bound = lambda n: n >= gte  # noqa: E731
-    elif test.lt is not None:
+        return lambda n: n >= gte
+    if test.lt is not None:
         lt = test.lt
-        bound = lambda n: n < lt  # noqa: E731
-    else:
-        lte = test.lte
-        assert lte is not None
-        bound = lambda n: n <= lte  # noqa: E731
+        return lambda n: n < lt
+    lte = test.lte
+    assert lte is not None
+    return lambda n: n <= lte
+
+
+def _numeric_check(test: FieldTest) -> Callable[[Any], bool]:
+    bound = _bound(test)
 
     def check(value: Any) -> bool:
         number = as_number(value)
         return number is not None and bound(number)
 
     return check
+
+
+def _numeric_test(bound: Callable[[float], bool], check: Callable[[Any], bool], get: Accessor) -> Predicate:
+    """A numeric comparison. Stage conditions compare a score's floats on every score, and company sizes
+    are ints: both go straight to the comparison (what ``as_number`` gives them); text is remembered."""
+    memo: dict[str, bool] = {}
+
+    def numeric(subject: Any) -> bool:
+        value = get(subject)
+        kind = value.__class__
+        if kind is float:
+            return value == value and bound(value)  # NaN is a missing value
+        if kind is int:
+            return bound(float(value))
+        if kind is str:
+            known = memo.get(value)
+            if known is None:
+                known = value != "" and check(value)
+                if len(memo) >= VALUE_MEMO_SIZE:
+                    memo.clear()
+                memo[value] = known
+            return known
+        if value is None:
+            return False
+        return check(value)
+
+    return numeric
 
 
 def get_path(subject: Mapping[str, Any], name: str) -> Any:

@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from leadscore.engine.compiled import CompiledModel, cents_to_decimal, to_cents
-from leadscore.engine.engagement import Occurrence, RuleOutcome, evaluate
+from leadscore.engine.engagement import Line, Occurrence, RuleOutcome, evaluate
 from leadscore.engine.types import (
     US_PER_DAY,
     Contribution,
-    ContributionKind,
     Event,
     Lead,
     Score,
@@ -30,7 +29,7 @@ def match_event(compiled: CompiledModel, event: Event) -> tuple[int, ...]:
     indexes = compiled.indexes_by_type.get(event.type)
     if indexes is not None:
         return indexes
-    return compiled.match_properties(event.type, event.properties)
+    return compiled.match_mapping(event.type, event.properties)
 
 
 def occurrences_of(compiled: CompiledModel, events: Iterable[Event]) -> list[list[Occurrence]]:
@@ -107,10 +106,6 @@ def _clamp(cents: int, bounds: tuple[int | None, int | None]) -> int:
     return cents
 
 
-#: A contribution in integer hundredths: ``(rule, kind, points, raw points, count, counted)``.
-Line = tuple[str, ContributionKind, int, int, int, int]
-
-
 def _limit_line(name: str, before: int, after: int) -> Line:
     return (name, "limit", after - before, after - before, 0, 0)
 
@@ -120,7 +115,7 @@ class LeadPart(NamedTuple):
     disqualify condition on lead fields holds (None when it also reads scores, so each score decides)."""
 
     fit_cents: int
-    lines: list[Line]
+    lines: tuple[Line, ...]  # a tuple: kept in every warm lead state, and the collector skips tuples of values
     disqualified: bool | None
 
 
@@ -137,7 +132,7 @@ def fit_part(compiled: CompiledModel, lead: Lead) -> LeadPart:
     disqualified = None
     if compiled.disqualify is not None and compiled.disqualify_on_lead:
         disqualified = compiled.disqualify({"lead": lead})
-    return LeadPart(clamped, lines, disqualified)
+    return LeadPart(clamped, tuple(lines), disqualified)
 
 
 class ScoreCents(NamedTuple):
@@ -171,6 +166,24 @@ def assemble(
     return to_score(compiled.key, lead.id, as_of if as_of is not None else from_micros(as_of_us), cents)
 
 
+#: Bound on the remembered ``Contribution`` per line; cleared when full, like the other memos.
+CONTRIBUTION_MEMO_SIZE = 65_536
+_contributions: dict[Line, Contribution] = {}
+
+
+def contribution(line: Line) -> Contribution:
+    """The ``Contribution`` of a line. Lines repeat (every fit rule's, a capped rule's) and a contribution
+    is an immutable value of its line, so one instance serves every score that has the line."""
+    made = _contributions.get(line)
+    if made is None:
+        rule, kind, points, raw, count, counted = line
+        made = Contribution(rule, kind, cents_to_decimal(points), cents_to_decimal(raw), count, counted)
+        if len(_contributions) >= CONTRIBUTION_MEMO_SIZE:
+            _contributions.clear()
+        _contributions[line] = made
+    return made
+
+
 def to_score(model: str, lead_id: str, as_of: datetime, cents: ScoreCents) -> Score:
     return Score(
         model=model,
@@ -184,10 +197,7 @@ def to_score(model: str, lead_id: str, as_of: datetime, cents: ScoreCents) -> Sc
         level=cents.level,
         stage=cents.stage,
         stage_reason=cents.stage_reason,
-        contributions=tuple(
-            Contribution(rule, kind, cents_to_decimal(points), cents_to_decimal(raw), count, counted)
-            for rule, kind, points, raw, count, counted in cents.lines
-        ),
+        contributions=tuple(map(contribution, cents.lines)),
         last_engagement_at=from_micros(cents.last_us) if cents.last_us is not None else None,
     )
 
@@ -206,38 +216,46 @@ def assemble_cents(
     ``fit`` and ``results`` let an incremental caller reuse what it computed for the same lead at the
     same ``as_of``; a rule whose result is None is evaluated here and stored back into ``results``.
     """
-    model = compiled.model
-    fit_cents, fit_lines, disqualified = fit if fit is not None else fit_part(compiled, lead)
+    if results is None:
+        results = [None] * len(compiled.engagement)
+    for crule in compiled.engagement:
+        index = crule.index
+        if results[index] is None:
+            rows = occurrences[index]
+            if rows and rows[0] <= as_of_us:
+                results[index] = evaluate(crule, rows, as_of_us)
+    return assemble_outcomes(compiled, lead, fit if fit is not None else fit_part(compiled, lead), results, as_of_us)
+
+
+def assemble_outcomes(
+    compiled: CompiledModel, lead: Lead, fit: LeadPart, outcomes: list[RuleOutcome | None], as_of_us: int
+) -> ScoreCents:
+    """The score from each engagement rule's outcome (None for a rule with no occurrence at or before
+    ``as_of``): inactivity, the limits, the bands and the stage, in the order docs/scoring.md gives."""
+    fit_cents, fit_lines, disqualified = fit
     lines = list(fit_lines)
     engagement_cents = 0
     last_us: int | None = None
-    positive = compiled.positive_flags
-    for crule in compiled.engagement:
-        index = crule.index
-        outcome = results[index] if results is not None else None
+    for outcome, positive in zip(outcomes, compiled.positive_flags, strict=True):
         if outcome is None:
-            rows = occurrences[index]
-            if not rows or rows[0] > as_of_us:
-                continue
-            outcome = evaluate(crule, rows, as_of_us)
-            if results is not None:
-                results[index] = outcome
-        cents = outcome.cents
-        engagement_cents += cents
-        lines.append((crule.name, "engagement", cents, outcome.raw_cents, outcome.matched, outcome.counted))
-        if positive[index] and outcome.last_us is not None and (last_us is None or outcome.last_us > last_us):
-            last_us = outcome.last_us
-    inactivity = model.inactivity
+            continue
+        engagement_cents += outcome.cents
+        lines.append(outcome.line)
+        if positive:
+            last = outcome.last_us
+            if last is not None and (last_us is None or last > last_us):
+                last_us = last
+    inactivity = compiled.model.inactivity
     if inactivity is not None:
         since = last_us
         if since is None and lead.created_at is not None:
             since = min(to_micros(lead.created_at), as_of_us)
         if since is not None:
-            periods = (as_of_us - since) // round(inactivity.every_days * US_PER_DAY)
+            periods = (as_of_us - since) // compiled.inactivity_every_us
             if periods > 0:
                 penalty = to_cents(periods * inactivity.points)
-                if inactivity.floor is not None:
-                    penalty = max(penalty, to_cents(inactivity.floor))
+                if compiled.inactivity_floor is not None:
+                    penalty = max(penalty, compiled.inactivity_floor)
                 engagement_cents += penalty
                 lines.append(("inactivity", "inactivity", penalty, penalty, periods, periods))
     clamped = _clamp(engagement_cents, compiled.engagement_bounds)
@@ -262,7 +280,7 @@ def assemble_cents(
         "tier": tier,
         "grade": grade,
         "level": level,
-        "matrix": f"{grade}{level}",
+        "matrix": grade + level,
         "days_since_engagement": days,
         "lead": lead,
     }

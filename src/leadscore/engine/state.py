@@ -17,7 +17,7 @@ from datetime import datetime
 
 from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.engagement import Occurrence, RuleAccumulator, RuleOutcome, accumulate
-from leadscore.engine.scoring import LeadPart, ScoreCents, assemble_cents, fit_part, match_event, to_score
+from leadscore.engine.scoring import LeadPart, ScoreCents, assemble_outcomes, fit_part, match_event, to_score
 from leadscore.engine.types import Event, Lead, Score, to_micros
 
 
@@ -27,6 +27,7 @@ class LeadState:
     __slots__ = (
         "_accumulators",
         "_as_of_us",
+        "_dirty",
         "_fit",
         "_results",
         "compiled",
@@ -39,13 +40,18 @@ class LeadState:
     def __init__(self, compiled: CompiledModel, lead: Lead) -> None:
         self.compiled = compiled
         self.lead = lead
-        self.occurrences: list[list[Occurrence]] = [[] for _ in compiled.engagement]
+        #: Per rule; None until the rule's first occurrence. Most leads match a few of a model's rules, and
+        #: every list is one more object for the garbage collector to walk while states stay warm.
+        self.occurrences: list[list[Occurrence] | None] = [None] * len(compiled.engagement)
         self.seen: set[str] = set()
         self.occurrence_count = 0
         self._fit: LeadPart | None = None
         self._as_of_us: int | None = None
         self._accumulators: list[RuleAccumulator | None] = [None] * len(compiled.engagement)
         self._results: list[RuleOutcome | None] = [None] * len(compiled.engagement)
+        #: Rules whose outcome at the cached ``as_of`` must be worked out again: one or two per event,
+        #: so a score after a fold revisits only those, not every rule. A list: smaller than a set.
+        self._dirty: list[int] = []
 
     def fold(self, event: Event) -> bool:
         """Adds one event; returns False when it cannot change any score (seen before, or no rule matched)."""
@@ -57,12 +63,23 @@ class LeadState:
         self.seen.add(event.id)
         occurrence = to_micros(event.occurred_at)
         self.occurrence_count += len(indexes)
+        as_of_us = self._as_of_us
+        occurrences = self.occurrences
         for index in indexes:
-            insort(self.occurrences[index], occurrence)
-            accumulator = self._accumulators[index]
-            if accumulator is None or occurrence > accumulator.as_of_us:
+            rows = occurrences[index]
+            if rows is None:
+                occurrences[index] = [occurrence]
+            elif occurrence >= rows[-1]:
+                rows.append(occurrence)  # in order, the usual case: no search
+            else:
+                insort(rows, occurrence)
+            if as_of_us is None or occurrence > as_of_us:
                 continue  # nothing cached, or the event is after the cached as_of and cannot change it
-            self._results[index] = None
+            if index not in self._dirty:
+                self._dirty.append(index)
+            accumulator = self._accumulators[index]
+            if accumulator is None:
+                continue
             if accumulator.last is None or occurrence >= accumulator.last:
                 accumulator.push(occurrence)
             else:
@@ -84,16 +101,20 @@ class LeadState:
             self._as_of_us = as_of_us
             self._accumulators = [None] * len(compiled.engagement)
             self._results = [None] * len(compiled.engagement)
+            self._dirty = [index for index, rows in enumerate(self.occurrences) if rows]
         results = self._results
-        for crule in compiled.engagement:
-            index = crule.index
-            rows = self.occurrences[index]
-            if results[index] is not None or not rows or rows[0] > as_of_us:
-                continue
-            accumulator = self._accumulators[index]
-            if accumulator is None:
-                accumulator = self._accumulators[index] = accumulate(crule, rows, as_of_us)
-            results[index] = accumulator.outcome()
+        if self._dirty:
+            engagement = compiled.engagement
+            for index in self._dirty:
+                rows = self.occurrences[index]
+                if not rows or rows[0] > as_of_us:
+                    results[index] = None
+                    continue
+                accumulator = self._accumulators[index]
+                if accumulator is None:
+                    accumulator = self._accumulators[index] = accumulate(engagement[index], rows, as_of_us)
+                results[index] = accumulator.outcome()
+            self._dirty.clear()
         if self._fit is None:
             self._fit = fit_part(compiled, self.lead)
-        return assemble_cents(compiled, self.lead, self.occurrences, as_of_us, fit=self._fit, results=results)
+        return assemble_outcomes(compiled, self.lead, self._fit, results, as_of_us)

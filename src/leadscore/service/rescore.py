@@ -18,7 +18,8 @@ from decimal import Decimal
 
 from leadscore.engine.account import score_account
 from leadscore.engine.compiled import CompiledModel
-from leadscore.engine.scoring import assemble_cents, occurrences_from_rows
+from leadscore.engine.event_keys import KeyedOccurrences, scan_types
+from leadscore.engine.scoring import assemble_cents
 from leadscore.engine.types import to_micros
 from leadscore.model.loader import loads_model
 from leadscore.service.project import LoadedModel
@@ -55,13 +56,13 @@ def score_range(store: Store, compiled: Sequence[CompiledModel], seqs: tuple[int
     as_of_us = to_micros(as_of)
     rows: dict[str, list[ScoreRow]] = {c.key: [] for c in compiled}
     leads = events = 0
-    needed = frozenset().union(*(c.typed_with_properties for c in compiled))
-    for seq, lead, event_rows in store.scan(seqs=seqs, ids=False, properties_for=needed):
+    types, needed = scan_types(compiled)
+    matchers = [KeyedOccurrences(model, types) for model in compiled]
+    for seq, lead, event_rows in store.scan_keyed(seqs, types, needed):
         leads += 1
         events += len(event_rows)
-        for model in compiled:
-            occurrences = occurrences_from_rows(model, event_rows, unique=True)
-            scored = assemble_cents(model, lead, occurrences, as_of_us)
+        for model, matcher in zip(compiled, matchers, strict=True):
+            scored = assemble_cents(model, lead, matcher.occurrences(event_rows), as_of_us)
             rows[model.key].append(encode_cents(model.key, seq, as_of_us, scored))
     return leads, events, rows
 

@@ -76,20 +76,24 @@ class Scorer:
                     cache[seq] = state
             items: list[tuple[ScoreRow, str]] = []
             accounts: list[str] = []
+            # Names bound once: this loop runs for every touched lead of every batch.
+            move, events_of, cause_of, size_of = cache.move_to_end, new_events.get, causes.get, sizes.get
+            held = self.held
             for seq in touched:
                 state = cache[seq]
-                cache.move_to_end(seq)
+                move(seq)
                 if seq in updated:
                     state.update_lead(updated[seq])
-                for event in new_events.get(seq, []):
+                for event in events_of(seq, ()):
                     state.fold(event)
-                row = encode_cents(key, seq, as_of_us, state.score_cents(as_of_us))
-                items.append((row, causes.get(seq, "ingest")))
-                if state.lead.account is not None:
-                    accounts.append(state.lead.account.id)
+                items.append((encode_cents(key, seq, as_of_us, state.score_cents(as_of_us)), cause_of(seq, "ingest")))
+                account = state.lead.account
+                if account is not None:
+                    accounts.append(account.id)
                 size = state.occurrence_count
-                self.held += size - sizes.get(seq, 0)
+                held += size - size_of(seq, 0)
                 sizes[seq] = size
+            self.held = held
             while self.held > self.capacity and len(cache) > len(touched):
                 evicted, _ = cache.popitem(last=False)
                 self.held -= sizes.pop(evicted, 0)

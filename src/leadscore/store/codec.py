@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 
 from leadscore.engine.compiled import cents_to_decimal
-from leadscore.engine.scoring import Line, ScoreCents
+from leadscore.engine.engagement import Line
+from leadscore.engine.scoring import ScoreCents
 from leadscore.engine.types import Contribution, Score, to_micros
 
 #: A score as stored: model, lead seq, as_of, fit, engagement, total (cents), tier, grade, level, stage,
@@ -39,11 +40,29 @@ def cents_text(cents: int) -> str:
     return str(cents_to_decimal(cents))
 
 
+#: Bound on the remembered JSON of contribution lines; cleared when full, like the engine's memos.
+LINE_MEMO_SIZE = 65_536
+_line_texts: dict[Line, str] = {}
+
+
 def lines_json(lines: Iterable[Line]) -> str:
-    """``contributions_json`` for contributions in hundredths: the same text, without making Decimals."""
-    return orjson.dumps(
-        [[rule, kind, cents_text(points), cents_text(raw), n, counted] for rule, kind, points, raw, n, counted in lines]
-    ).decode()
+    """``contributions_json`` for contributions in hundredths: the same text, without making Decimals.
+
+    Lines repeat from lead to lead and from score to score (every fit rule's line, a capped rule's line),
+    and a line's text is a pure function of the line, so each line's JSON is remembered and the array is
+    joined from them: the same bytes as dumping the whole list at once."""
+    texts = _line_texts
+    parts = []
+    for line in lines:
+        text = texts.get(line)
+        if text is None:
+            rule, kind, points, raw, n, counted = line
+            text = orjson.dumps([rule, kind, cents_text(points), cents_text(raw), n, counted]).decode()
+            if len(texts) >= LINE_MEMO_SIZE:
+                texts.clear()
+            texts[line] = text
+        parts.append(text)
+    return "[" + ",".join(parts) + "]"
 
 
 def contributions_from_json(text: str) -> list[dict[str, Any]]:

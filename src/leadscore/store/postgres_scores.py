@@ -8,9 +8,11 @@ import orjson
 import psycopg
 
 from leadscore.engine.account import AccountScore
+from leadscore.engine.event_keys import KeyedRow
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros
 from leadscore.store.codec import ScoreRow, encode_score
 from leadscore.store.common import TABLES, account_score_rows, lead_from_row, plan_score_writes
+from leadscore.store.keyed_scan import event_key, merge_keyed
 from leadscore.store.postgres_ingest import PostgresConnected
 from leadscore.store.protocol import EventRow, WriteResult
 
@@ -91,6 +93,25 @@ class PostgresScoreReads(PostgresConnected):
                         rows.append(event[1:])
                         at += 1
                     yield seq, lead_from_row(row[1:], accounts), rows
+
+    def scan_keyed(
+        self, seqs: tuple[int, int], types: Sequence[str], properties_for: frozenset[str]
+    ) -> Iterator[tuple[int, Lead, list[KeyedRow]]]:
+        """``scan`` with each event as a key, for batch scoring; see ``SQLiteStore.scan_keyed``."""
+        with psycopg.connect(self.url) as reader:
+            reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            accounts = {
+                a: Account(a, orjson.loads(f)) for a, f in reader.execute("SELECT id, fields::text FROM accounts")
+            }
+            with reader.cursor(name="scan_leads") as leads, reader.cursor(name="scan_events") as events:
+                leads.itersize = events.itersize = 5000
+                leads.execute(f"SELECT {_LEAD_COLUMNS} FROM leads WHERE seq >= %s AND seq < %s ORDER BY seq", seqs)
+                events.execute(
+                    f"SELECT lead_seq, occurred_at, {event_key(types, properties_for, postgres=True)} FROM events "
+                    "WHERE lead_seq >= %s AND lead_seq < %s ORDER BY lead_seq, occurred_at",
+                    (*types, *seqs),
+                )
+                yield from merge_keyed(leads, events, accounts)
 
     def seq_bounds(self) -> tuple[int, int]:
         row = self.db.execute("SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM leads").fetchone()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from leadscore.engine.account import AccountScore
+from leadscore.engine.event_keys import KeyedRow
 from leadscore.engine.types import Account, Event, Lead, Score
 from leadscore.ingest.records import AccountRecord, EventRecord, LeadRecord, Reject
 from leadscore.store.codec import ScoreRow
@@ -126,6 +127,9 @@ class Store(Protocol):
         ids: bool = ...,
         properties_for: frozenset[str] | None = ...,
     ) -> Iterator[tuple[int, Lead, list[EventRow]]]: ...
+    def scan_keyed(
+        self, seqs: tuple[int, int], types: Sequence[str], properties_for: frozenset[str]
+    ) -> Iterator[tuple[int, Lead, list[KeyedRow]]]: ...
     def seq_bounds(self) -> tuple[int, int]: ...
     def count(self, table: str) -> int: ...
     def latest_event_us(self) -> int | None: ...

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import orjson
 
 from leadscore.engine.account import AccountScore
+from leadscore.engine.event_keys import KeyedRow
 from leadscore.engine.types import Account, Event, Lead, Score, from_micros
 from leadscore.store.codec import ScoreRow, encode_score
 from leadscore.store.common import TABLES, account_score_rows, chunks, lead_from_row, plan_score_writes
+from leadscore.store.keyed_scan import event_key, merge_keyed
 from leadscore.store.protocol import EventRow, WriteResult
 from leadscore.store.sqlite_common import Connected, connect, marks
 
@@ -113,6 +116,30 @@ class ScoreReads(Connected):
         finally:
             reader.close()
 
+    def scan_keyed(
+        self, seqs: tuple[int, int], types: Sequence[str], properties_for: frozenset[str]
+    ) -> Iterator[tuple[int, Lead, list[KeyedRow]]]:
+        """``scan`` for batch scoring: each event as ``(lead seq, occurred_at, key)`` (``KeyedRow``), the key
+        made in SQL, so that the engine matches each key once rather than each event (``event_keys``)."""
+        reader = connect(self.path)
+        try:
+            reader.execute("BEGIN")
+            accounts = {a: Account(a, orjson.loads(f)) for a, f in reader.execute("SELECT id, fields FROM accounts")}
+            leads = reader.execute(
+                "SELECT seq, id, email, account_id, created_at, fields FROM leads WHERE seq >= ? AND seq < ? "
+                "ORDER BY seq",
+                seqs,
+            )
+            events = reader.execute(
+                f"SELECT lead_seq, occurred_at, {event_key(types, properties_for)} FROM events "
+                "WHERE lead_seq >= ? AND lead_seq < ? ORDER BY lead_seq, occurred_at",
+                (*types, *seqs),
+            )
+            yield from merge_keyed(leads, events, accounts)
+            reader.execute("COMMIT")
+        finally:
+            reader.close()
+
     def seq_bounds(self) -> tuple[int, int]:
         row = self.db.execute("SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM leads").fetchone()
         return int(row[0]), int(row[1])
@@ -133,26 +160,53 @@ class ScoreReads(Connected):
         return self.write_score_rows([(encode_score(seq, score), cause) for seq, score, cause in items], now_us)
 
     def write_score_rows(self, items: Sequence[tuple[ScoreRow, str]], now_us: int) -> WriteResult:
-        """``write_scores`` for scores already encoded (by ``encode_score``), as parallel rescoring sends them."""
+        """``write_scores`` for scores already encoded (by ``encode_score``), as parallel rescoring sends them.
+
+        A stored score is updated in place, and its total and next check only when they change: each is in
+        an index, and rewriting index entries that stay the same was a good part of a write's cost. The
+        row ends as a replacement would leave it (every column new, the next check unknown)."""
         if not items:
             return WriteResult(0, 0)
         model = items[0][0][0]
         previous: dict[int, tuple[int, str, str]] = {}
+        unscheduled: set[int] = set()
         seqs = [row[1] for row, _ in items]
         for chunk in chunks(seqs):
-            for seq, total, tier, stage in self.db.execute(
-                f"SELECT lead_seq, total_cents, tier, stage FROM scores WHERE model=? AND lead_seq IN "
-                f"({marks(len(chunk))})",
+            for seq, total, tier, stage, unknown in self.db.execute(
+                f"SELECT lead_seq, total_cents, tier, stage, next_check_at IS NULL FROM scores WHERE model=? AND "
+                f"lead_seq IN ({marks(len(chunk))})",
                 (model, *chunk),
             ):
                 previous[seq] = (total, tier, stage)
+                if unknown:
+                    unscheduled.add(seq)
         upserts, history, transitions, result = plan_score_writes(items, previous, now_us)
-        # REPLACE leaves next_check_at empty: the scheduler works out the new one (leadscore.service.tick).
+        new_rows: Updates
+        same_total: Updates = []
+        other: Updates = []
+        if len(set(seqs)) != len(seqs):  # a lead twice: the last one wins, as a replacement does
+            new_rows = upserts
+        else:
+            new_rows, same_total, other = _split_updates(upserts, previous, unscheduled)
+        # A new row leaves next_check_at empty: the scheduler works out the next one (leadscore.service.tick).
         self.db.executemany(
             "INSERT OR REPLACE INTO scores(model, lead_seq, as_of, fit_cents, engagement_cents, total_cents, tier, "
             "grade, level, stage, stage_reason, contributions, last_engagement_at, updated_at) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            upserts,
+            new_rows,
+        )
+        # Numbered parameters let both updates take the rows as planned (?6 is the total, ?14 updated_at).
+        self.db.executemany(
+            "UPDATE scores SET as_of=?3, fit_cents=?4, engagement_cents=?5, tier=?7, grade=?8, level=?9, stage=?10, "
+            "stage_reason=?11, contributions=?12, last_engagement_at=?13, updated_at=?14 "
+            "WHERE model=?1 AND lead_seq=?2",
+            same_total,
+        )
+        self.db.executemany(
+            "UPDATE scores SET as_of=?3, fit_cents=?4, engagement_cents=?5, total_cents=?6, tier=?7, grade=?8, "
+            "level=?9, stage=?10, stage_reason=?11, contributions=?12, last_engagement_at=?13, updated_at=?14, "
+            "next_check_at=NULL WHERE model=?1 AND lead_seq=?2",
+            other,
         )
         self.db.executemany(
             "INSERT INTO score_history(model, lead_seq, as_of, fit_cents, engagement_cents, total_cents, tier, "
@@ -183,3 +237,26 @@ class ScoreReads(Connected):
             "INSERT OR REPLACE INTO account_scores VALUES (?,?,?,?,?,?,?,?,?)",
             account_score_rows(scores, as_of_us),
         )
+
+
+Updates = list[tuple[Any, ...]]
+
+
+def _split_updates(
+    upserts: list[tuple[Any, ...]], previous: Mapping[int, tuple[int, str, str]], unscheduled: set[int]
+) -> tuple[Updates, Updates, Updates]:
+    """Score rows (with ``updated_at``) as new rows, updates that leave the total and the (unknown) next
+    check alone, and updates that set the total and clear the next check."""
+    new_rows: Updates = []
+    same_total: Updates = []
+    other: Updates = []
+    for row in upserts:
+        seq = row[1]
+        before = previous.get(seq)
+        if before is None:
+            new_rows.append(row)
+        elif before[0] == row[5] and seq in unscheduled:
+            same_total.append(row)
+        else:
+            other.append(row)
+    return new_rows, same_total, other
