@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -140,6 +141,16 @@ def test_size_and_rate_limits_and_cors(project: Project) -> None:
             headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
         )
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_a_number_too_large_for_64_bits_is_kept_not_a_500(api: Api) -> None:
+    client, headers = api
+    big = 2**70
+    event = {**_demo("big"), "properties": {"form": "demo", "quantity": big}}
+    body = json.dumps([event])  # Python's json writes the number as it is; orjson refuses it
+    reply = client.post("/v1/events", content=body, headers={**headers, "content-type": "application/json"})
+    assert reply.status_code < 500, reply.text
+    assert reply.json()["accepted"] + len(reply.json()["errors"]) == 1
 
 
 def test_health_and_readiness(api: Api) -> None:

@@ -108,6 +108,50 @@ def test_events_are_stored_once_by_id(store: Store) -> None:
     assert store.latest_event_us() is not None
 
 
+def test_lead_versions_count_each_stored_event_once(store: Store) -> None:
+    # A server process trusts its cached lead state only while the stored count is what it has seen.
+    seqs, _, _ = store.upsert_leads([LeadRecord("A", None, {}), LeadRecord("B", None, {})], NOW)
+    a, b = seqs
+    assert store.lead_versions([a, b]) == {a: (0, NOW), b: (0, NOW)}
+    with store.transaction():  # two batches in one transaction, as a request group may write
+        store.insert_events([_event("e1", a, 1), _event("e2", a, 2), _event("e1", a, 3)], NOW)
+        store.insert_events([_event("e2", a, 4), _event("e3", b, 1)], NOW)
+    assert store.lead_versions([a, b]) == {a: (2, NOW), b: (1, NOW)}
+    store.upsert_leads([LeadRecord("B", None, {"title": "CTO"})], NOW + 7)
+    assert store.lead_versions([b]) == {b: (1, NOW + 7)}
+
+
+def test_large_batches_are_written_whole(store: Store) -> None:
+    # PostgreSQL sends a few rows as one JSON parameter and many by COPY (postgres_bulk.COPY_FROM = 100).
+    resolved = store.resolve_leads([(f"L{n}", None) for n in range(250)], NOW)
+    seqs = [seq for seq, _ in resolved]
+    events = [_event(f"e{n}", seqs[n % 250], n % 7, url=f"/p/{n}") for n in range(600)]
+    with store.transaction():
+        assert store.insert_events(events + events[:5], NOW) == [True] * 600 + [False] * 5
+        assert store.insert_events(events[:200], NOW) == [False] * 200
+    assert store.count("events") == 600
+    assert set(store.lead_versions(seqs).values()) == {(2, NOW), (3, NOW)}
+    assert store.load_events([seqs[7]])[seqs[7]][0].properties == {"url": "/p/7"}
+    with store.transaction():
+        result = store.write_score_rows([(_row(seq, 100 * n), "x") for n, seq in enumerate(seqs)], NOW)
+        again = store.write_score_rows([(_row(seq, 100 * n + 1), "y") for n, seq in enumerate(seqs)], NOW + 1)
+    assert (result, again) == (WriteResult(250, 250), WriteResult(250, 0))
+    assert [s.total_cents for s in store.top("m", limit=2)] == [24901, 24801]
+    assert len(store.score_history(seqs[3])) == 2
+
+
+def test_score_writes_of_two_models_in_one_transaction_keep_apart(store: Store) -> None:
+    [(one, _), (two, _)] = store.resolve_leads([("A", None), ("B", None)], NOW)
+    with store.transaction():
+        assert store.write_score_rows([(_row(one, 100, model="m"), "x"), (_row(two, 200, model="m"), "x")], NOW) == (
+            WriteResult(2, 2)
+        )
+        assert store.write_score_rows([(_row(one, 900, "hot", model="n"), "x")], NOW) == WriteResult(1, 1)
+    assert [(s.lead_id, s.total_cents) for s in store.top("m")] == [("B", 200), ("A", 100)]
+    assert [(s.lead_id, s.total_cents, s.tier) for s in store.top("n")] == [("A", 900, "hot")]
+    assert len(store.score_history(one)) == 2 and len(store.stage_transitions(one)) == 2
+
+
 def test_scan_streams_leads_in_order_with_their_events(store: Store) -> None:
     resolved = store.resolve_leads([("A", None), ("B", None), ("C", None)], NOW)
     a, b, c = (seq for seq, _ in resolved)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
+
 from leadscore.engine.types import to_micros
 from leadscore.ingest.events import read_event_object
 from leadscore.ingest.leads import LeadMapper
@@ -125,7 +127,10 @@ class LiveService:
         combined: list[Any] = []
         for request in group:
             request.offset = len(combined)
-            combined.extend(replace(row, line=row.line + request.offset) for row in request.rows)
+            if request.offset:
+                combined.extend(replace(row, line=row.line + request.offset) for row in request.rows)
+            else:
+                combined.extend(request.rows)  # the first request's lines are already its indexes
         now = max(r.now for r in group)
         try:
             with self.store.transaction():
@@ -178,7 +183,7 @@ def _prepared(items: Sequence[Any], prepare: Prepare | None) -> list[dict[str, A
         if not isinstance(item, dict):
             out.append(Reject("request", index, f"expected a JSON object, got {_json_type(item)}"))
             continue
-        where = _nul_at(item)
+        where = _nul_at(item) if _may_hold_nul(item) else None
         if where is not None:
             field = where.replace("\x00", "\\u0000") or None  # shown, and stored, without the NUL itself
             out.append(Reject("request", index, "expected text without NUL characters", field=field))
@@ -191,6 +196,15 @@ def _prepared(items: Sequence[Any], prepare: Prepare | None) -> list[dict[str, A
         except SegmentError as exc:
             out.append(Reject("request", index, exc.reason, field=exc.field, raw=item))
     return out
+
+
+def _may_hold_nul(item: dict[str, Any]) -> bool:
+    """JSON writes a NUL only as \\u0000: one C-speed search clears almost every item (a number too large
+    for orjson goes the slow way)."""
+    try:
+        return b"\\u0000" in orjson.dumps(item)
+    except orjson.JSONEncodeError:
+        return True
 
 
 def _nul_at(value: Any, path: str = "") -> str | None:

@@ -6,6 +6,7 @@ Times are integer microseconds since the epoch, UTC.
 
 from __future__ import annotations
 
+# PostgreSQL adds one of its own, 0008_event_counts (see postgres_migrations.py): number the next shared one 0009.
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_core",

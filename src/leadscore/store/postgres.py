@@ -45,6 +45,7 @@ class PostgresStore(
         self.url = url
         self.db = psycopg.connect(url, autocommit=True)
         self.migrate()
+        self.create_stages()
 
     def close(self) -> None:
         self.db.close()

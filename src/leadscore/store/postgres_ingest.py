@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
-import psycopg
 
 from leadscore.engine.types import to_micros
 from leadscore.ingest.records import AccountRecord, EventRecord, LeadRecord, Reject
 from leadscore.store.common import account_of
+from leadscore.store.postgres_bulk import PostgresConnected
 from leadscore.store.protocol import RunSummary
 
 
@@ -27,11 +26,6 @@ def _text(value: str | None) -> str | None:
 
 #: Advisory lock stripes per class (leads, accounts): few enough for any batch to fit the lock table.
 STRIPES = 1024
-
-
-class PostgresConnected:
-    url: str
-    db: psycopg.Connection[Any]
 
 
 class PostgresIngestWrites(PostgresConnected):
@@ -153,39 +147,34 @@ class PostgresIngestWrites(PostgresConnected):
     def insert_events(self, events: Sequence[tuple[int, EventRecord]], now_us: int) -> list[bool]:
         """Stores new events; a known event id is left as it was. Returns, per event, whether it was new.
 
-        One statement over arrays: the server reports which ids it inserted, which stays right when
-        another process stores the same id at the same moment.
+        One statement over the staged rows: the server reports which ids it inserted, which stays right
+        when another process stores the same id at the same moment.
         """
         if not events:
             return []
         first: dict[str, int] = {}
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        rows = []
         for position, (seq, record) in enumerate(events):
             if record.id in first:
                 continue
             first[record.id] = position
-            for column, value in zip(
-                columns,
-                (
-                    record.id,
-                    seq,
-                    record.type,
-                    to_micros(record.occurred_at),
-                    orjson.dumps(record.properties, default=str, option=orjson.OPT_NON_STR_KEYS).decode(),
-                    now_us,
-                ),
-                strict=True,
-            ):
-                column.append(value)
-        inserted = {
-            row[0]
-            for row in self.db.execute(
-                "INSERT INTO events(id, lead_seq, type, occurred_at, properties, received_at) "
-                "SELECT i, s, t, o, p::jsonb, r FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::bigint[], "
-                "%s::text[], %s::bigint[]) AS e(i, s, t, o, p, r) ON CONFLICT (id) DO NOTHING RETURNING id",
-                columns,
-            )
-        }
+            properties = orjson.dumps(record.properties, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+            rows.append((record.id, seq, record.type, to_micros(record.occurred_at), properties, now_us))
+        with self.transaction():
+            source, params = self.rows_from("events", rows)
+            # The count of each lead's events (``lead_versions``) moves in the same statement as the insert.
+            inserted = {
+                row[0]
+                for row in self.db.execute(
+                    f"WITH e AS ({source}), new AS (INSERT INTO events(id, lead_seq, type, occurred_at, properties, "
+                    "received_at) SELECT id, lead_seq, type, occurred_at, properties::jsonb, received_at FROM e "
+                    "ON CONFLICT (id) DO NOTHING RETURNING id, lead_seq), "
+                    "counted AS (INSERT INTO event_counts SELECT lead_seq, count(*) FROM new GROUP BY lead_seq "
+                    "ON CONFLICT (lead_seq) DO UPDATE SET events = event_counts.events + excluded.events) "
+                    "SELECT id FROM new",
+                    params,
+                )
+            }
         return [record.id in inserted and first[record.id] == position for position, (_, record) in enumerate(events)]
 
     def lock_leads(self, seqs: Sequence[int]) -> None:

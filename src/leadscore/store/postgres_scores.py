@@ -13,7 +13,7 @@ from leadscore.engine.types import Account, Event, Lead, Score, from_micros
 from leadscore.store.codec import ScoreRow, encode_score
 from leadscore.store.common import TABLES, account_score_rows, lead_from_row, plan_score_writes
 from leadscore.store.keyed_scan import event_key, merge_keyed
-from leadscore.store.postgres_ingest import PostgresConnected
+from leadscore.store.postgres_bulk import PostgresConnected, columns
 from leadscore.store.protocol import EventRow, WriteResult
 
 _LEAD_COLUMNS = "seq, id, email, account_id, created_at, fields::text"
@@ -113,6 +113,15 @@ class PostgresScoreReads(PostgresConnected):
                 )
                 yield from merge_keyed(leads, events, accounts)
 
+    def lead_versions(self, seqs: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(stored events, fields last updated µs) per lead, the count as ``insert_events`` keeps it."""
+        rows = self.db.execute(
+            "SELECT l.seq, l.updated_at, coalesce(c.events, 0) FROM leads l "
+            "LEFT JOIN event_counts c ON c.lead_seq = l.seq WHERE l.seq = ANY(%s)",
+            (list(seqs),),
+        )
+        return {int(seq): (int(count), int(updated_at)) for seq, updated_at, count in rows}
+
     def seq_bounds(self) -> tuple[int, int]:
         row = self.db.execute("SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM leads").fetchone()
         assert row is not None
@@ -145,27 +154,20 @@ class PostgresScoreReads(PostgresConnected):
             )
         }
         upserts, history, transitions, result = plan_score_writes(items, previous, now_us)
-        with self.db.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO scores VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+        with self.transaction():
+            source, params = self.rows_from("scores", upserts)
+            self.db.execute(
+                f"WITH s AS ({source}) INSERT INTO scores({columns('scores')}) SELECT {columns('scores')} FROM s "
                 "ON CONFLICT (model, lead_seq) DO UPDATE SET as_of=excluded.as_of, fit_cents=excluded.fit_cents, "
                 "engagement_cents=excluded.engagement_cents, total_cents=excluded.total_cents, tier=excluded.tier, "
                 "grade=excluded.grade, level=excluded.level, stage=excluded.stage, "
                 "stage_reason=excluded.stage_reason, contributions=excluded.contributions, "
                 "last_engagement_at=excluded.last_engagement_at, updated_at=excluded.updated_at, "
                 "next_check_at=NULL",  # the scheduler works out the new one (leadscore.service.tick)
-                upserts,
+                params,
             )
-            cursor.executemany(
-                "INSERT INTO score_history(model, lead_seq, as_of, fit_cents, engagement_cents, total_cents, tier, "
-                "stage, cause, recorded_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                history,
-            )
-            cursor.executemany(
-                "INSERT INTO stage_transitions(model, lead_seq, from_stage, to_stage, at, reason, cause) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s)",
-                transitions,
-            )
+            self.append_rows("score_history", history)
+            self.append_rows("stage_transitions", transitions)
         return result
 
     def account_lead_totals(self, model: str, account_ids: Sequence[str]) -> dict[str, list[int]]:
@@ -183,11 +185,15 @@ class PostgresScoreReads(PostgresConnected):
         return out
 
     def write_account_scores(self, scores: Sequence[AccountScore], as_of_us: int) -> None:
-        with self.db.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO account_scores VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (model, account_id) "
+        if not scores:
+            return
+        with self.transaction():
+            source, params = self.rows_from("account_scores", account_score_rows(scores, as_of_us))
+            self.db.execute(
+                f"WITH s AS ({source}) INSERT INTO account_scores({columns('account_scores')}) "
+                f"SELECT {columns('account_scores')} FROM s ON CONFLICT (model, account_id) "
                 "DO UPDATE SET as_of=excluded.as_of, rollup_cents=excluded.rollup_cents, "
                 "fit_cents=excluded.fit_cents, total_cents=excluded.total_cents, tier=excluded.tier, "
                 "lead_count=excluded.lead_count, contributions=excluded.contributions",
-                account_score_rows(scores, as_of_us),
+                params,
             )

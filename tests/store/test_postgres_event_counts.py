@@ -1,0 +1,33 @@
+"""PostgreSQL keeps each lead's event count in a table (``0008_event_counts``); a database that had events
+before that migration gets its counts from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from backends import fresh_url
+from leadscore.ingest.records import EventRecord
+from leadscore.store.url import open_store
+
+NOW = 1_800_000_000_000_000
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_the_migration_counts_the_events_already_stored(tmp_path: Path) -> None:
+    with fresh_url("postgresql", tmp_path) as url:
+        store = open_store(url)
+        [(a, _), (b, _)] = store.resolve_leads([("A", None), ("B", None)], NOW)
+        store.insert_events([(a, EventRecord(f"e{n}", "page_view", T0)) for n in range(3)], NOW)
+        store.insert_events([(b, EventRecord("f", "page_view", T0))], NOW)
+        store.close()
+        with psycopg.connect(url, autocommit=True) as admin:  # back to the schema before the migration
+            admin.execute("DROP TABLE event_counts")
+            admin.execute("DELETE FROM migrations WHERE name = '0008_event_counts'")
+        store = open_store(url)
+        try:
+            assert store.lead_versions([a, b]) == {a: (3, NOW), b: (1, NOW)}
+        finally:
+            store.close()
