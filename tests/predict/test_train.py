@@ -14,7 +14,7 @@ from leadscore.predict.artifact import Artifact
 from leadscore.predict.encoding import Encoding, table_of
 from leadscore.predict.learners import Linear, Platt
 from leadscore.predict.metrics import auc, expected_calibration_error
-from leadscore.predict.train import TooFewOutcomes, TrainingSet, held_out, train
+from leadscore.predict.train import TooFewOutcomes, TrainingSet, _folds, held_out, train
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 DAY_US = 86_400 * 10**6
@@ -55,6 +55,7 @@ def test_a_real_signal_is_found_and_calibrated_on_held_out_leads(timed: bool) ->
     noise = expected_calibration_error(truth, data.labels[held])  # what sampling alone gives on these rows
     assert test["ece"] < noise + 0.02
     assert meta["validation"]["by"] == ("time" if timed else "account groups")
+    assert meta["validation"]["folds"] == (3 if timed else 5)
     assert meta["holdout"]["by"] == ("time" if timed else "group")
     assert set(meta["candidates"]) == {"logistic", "lightgbm"} and meta["kind"] in meta["candidates"]
     assert meta["training"]["rows"] + test["rows"] == 8000
@@ -74,6 +75,34 @@ def test_held_out_leads_are_found_again_from_the_artifact() -> None:
         by_account.setdefault(g, set()).add(held_out(meta["holdout"], None, g))
     assert all(len(sides) == 1 for sides in by_account.values())  # an account never sits on both sides
     assert sum(held_out(meta["holdout"], None, g) for g in untimed.groups) == meta["metrics"]["test"]["rows"]
+
+
+def test_time_folds_expand_and_always_validate_on_leads_newer_than_they_learned_from() -> None:
+    data = synthetic(n=4000)
+    rows = np.arange(data.size)
+    folds, about = _folds(data, rows, by_time=True)
+    assert about["by"] == "time" and about["folds"] == len(folds) == 3
+    validated = np.concatenate([valid for _, valid in folds])
+    assert len(set(validated.tolist())) == len(validated) == about["rows"]  # each lead validated once
+    assert abs(len(validated) - 0.5 * data.size) <= 2  # the newer half, in three slices
+    for train_part, valid in folds:
+        assert data.times[train_part].max() < data.times[valid].min()
+    sizes = [len(train_part) for train_part, _ in folds]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]  # each fold learns from every older lead
+
+
+def test_time_folds_fall_back_to_the_newest_slice_then_to_account_groups() -> None:
+    data = synthetic(n=4000)
+    data.labels[:] = 0
+    data.labels[-300:] = 1  # conversions only among the newest leads: the older slices cannot validate
+    data.labels[-900:-700] = 1  # ...but the newest fifth's training part holds some
+    folds, about = _folds(data, np.arange(data.size), by_time=True)
+    assert (about["by"], about["folds"], len(folds)) == ("time", 1, 1)
+    assert len(folds[0][1]) == pytest.approx(0.2 * data.size, abs=2)
+    data.labels[:] = 0
+    data.labels[-300:] = 1  # now no older lead converted at all
+    _, about = _folds(data, np.arange(data.size), by_time=True)
+    assert about["by"] == "account groups"
 
 
 def test_too_few_outcomes_of_either_class_is_refused_with_counts() -> None:
@@ -129,3 +158,18 @@ def test_linear_reason_codes_are_the_terms_and_add_up_exactly() -> None:
     assert pushes["visits"] == pytest.approx(1.5 * 0.5 * x[names.index((1, "value"))])
     total = sum(pushes.values()) + 1.5 * -1.0 - 0.2
     assert _logit(explained.probability) == pytest.approx(total)
+
+
+def test_calibration_follows_the_newest_leads_when_the_conversion_rate_drifts() -> None:
+    """Older leads convert far more often here: probabilities calibrated on every time fold would run high
+    on the newest leads, those calibrated on the newest fold do not."""
+    data = synthetic(n=8000)
+    rng = np.random.default_rng(5)
+    age = 1 - np.arange(data.size) / data.size  # 1 for the oldest lead, 0 for the newest
+    logit = TRUE_LOGIT[id(data)] - 1.5 + 3.0 * age
+    data.labels[:] = (rng.random(data.size) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    artifact = train(data, horizon_days=90, trained_at=NOW)
+    flags = [held_out(artifact.metadata["holdout"], t, g) for t, g in zip(data.times, data.groups, strict=True)]
+    held = np.array(flags)
+    predicted = artifact.predict_table(data.take(np.flatnonzero(held)), int(held.sum()))
+    assert abs(float(predicted.mean()) - float(data.labels[held].mean())) < 0.05
