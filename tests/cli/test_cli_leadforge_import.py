@@ -129,3 +129,22 @@ def test_a_bundles_labels_load_as_outcomes_and_give_training_rows(
     written = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
     assert {r["lead_id"]: r["label"] for r in written} == {k: int(v) for k, v in labels.items()}
     assert all(r["leadforge_procurement.total"] is not None for r in written)
+
+
+def test_opportunities_come_in_as_events_only_when_asked(
+    procurement_project: Path, leadforge_bundle: Path, bundle: LeadforgeBundle
+) -> None:
+    _, n_events = _counts(bundle)
+    opportunities = list(read_bundle(leadforge_bundle, include_opportunities=True).table_events("opportunities"))
+    assert opportunities and all(e.type == "opportunity_created" for e in opportunities)
+    assert all(set(e.properties) <= {"estimated_acv"} for e in opportunities)  # never the stage: the outcome
+
+    out = ok("-p", procurement_project, "import", "leadforge", leadforge_bundle, "--opportunities")
+
+    _, events = summaries(out)
+    assert (events["read"], events["loaded"], events["rejected"]) == (
+        n_events + len(opportunities),
+        n_events + len(opportunities),
+        0,
+    )
+    assert len(export_csv(procurement_project)) == 300  # every lead scored, with its opportunities' events

@@ -119,6 +119,14 @@ def leadforge(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="A leadforge bundle folder (leadforge generate --out DIR).")],
     as_of: AsOf = None,
+    opportunities: Annotated[
+        bool,
+        typer.Option(
+            "--opportunities",
+            help="Also an opportunity_created event per opportunity, at its creation, with its estimated ACV "
+            "(its stage, which is its outcome, is never read).",
+        ),
+    ] = False,
 ) -> None:
     """Import a leadforge bundle: accounts, contacts and leads become leads; touches, sessions and
     sales activities become events."""
@@ -127,7 +135,9 @@ def leadforge(
     moment = parse_moment(as_of) if as_of else None
     with opened(ctx) as (project, store):
         started = time.perf_counter()
-        reports, rescored = import_bundle(store, project.models, directory, as_of=moment, now=parse_moment(None))
+        reports, rescored = import_bundle(
+            store, project.models, directory, as_of=moment, now=parse_moment(None), opportunities=opportunities
+        )
         seconds = time.perf_counter() - started
     for report in reports:
         console.print(ingest_summary(report))

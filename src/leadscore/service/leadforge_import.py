@@ -27,13 +27,16 @@ def import_bundle(
     *,
     as_of: datetime | None,
     now: datetime,
+    opportunities: bool = False,
 ) -> tuple[list[IngestReport], RescoreReport]:
     """Loads the bundle without scoring row by row, then rescores everyone once.
 
     With no ``as_of``, scores are as of the day after the bundle's last event: leadforge data lies in
-    the past, and scoring it as of today would decay every engagement point away.
+    the past, and scoring it as of today would decay every engagement point away. ``opportunities`` adds
+    an ``opportunity_created`` event per opportunity: off by default, because a rules model should be
+    scored on marketing's signals, but a predictive model learns the most from it (docs/predictive.md).
     """
-    bundle = read_bundle(directory)
+    bundle = read_bundle(directory, include_opportunities=opportunities)
     loader = Scorer(store, [])  # scoring happens once, in the rescore below
     passed: set[int] = set()
 
