@@ -91,6 +91,15 @@ def test_time_folds_expand_and_always_validate_on_leads_newer_than_they_learned_
     assert sizes == sorted(sizes) and sizes[0] < sizes[-1]  # each fold learns from every older lead
 
 
+def test_a_large_newest_slice_decides_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = synthetic(n=4000)
+    monkeypatch.setattr("leadscore.predict.train.ONE_SLICE_FROM", 800)  # the newest fifth of 4,000 rows
+    folds, about = _folds(data, np.arange(data.size), by_time=True)
+    assert (about["by"], about["folds"], len(folds)) == ("time", 1, 1)
+    monkeypatch.setattr("leadscore.predict.train.ONE_SLICE_FROM", 801)
+    assert _folds(data, np.arange(data.size), by_time=True)[1]["folds"] == 3
+
+
 def test_time_folds_fall_back_to_the_newest_slice_then_to_account_groups() -> None:
     data = synthetic(n=4000)
     data.labels[:] = 0
