@@ -195,3 +195,20 @@ def test_database_file_that_is_not_a_database(project: Path, tmp_path: Path) -> 
     notes = tmp_path / "notes.db"
     notes.write_text("not a database\n", encoding="utf-8")
     assert str(notes) in user_error("-p", project, "--db", f"sqlite:///{notes}", "top")
+
+
+def test_a_database_locked_by_another_writer_is_one_line(loaded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from leadscore.store import sqlite_common
+
+    monkeypatch.setattr(sqlite_common, "BUSY_TIMEOUT_MS", 50)
+    holder = sqlite3.connect(loaded / "leadscore.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
+    try:
+        message = user_error("-p", loaded, "rescore", "--as-of", AS_OF)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert message.startswith("database: database is locked: another process held the write lock"), message
+    assert ok("-p", loaded, "top").startswith("top 5 leads")  # and the store still works

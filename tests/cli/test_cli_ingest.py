@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from cli_helpers import AS_OF, by_id, export_csv, ok, summary, table
 
 
@@ -182,3 +183,54 @@ def test_jsonl_leads_and_csv_events(project: Path, tmp_path: Path) -> None:
         "B2",
         "mql",
     ]
+
+
+def test_ingest_events_with_a_mapping_scores_the_mapped_types(loaded: Path, tmp_path: Path) -> None:
+    """An activity export as a CRM writes it: its names become the example model's event types."""
+    mapping = tmp_path / "activities.yaml"
+    mapping.write_text(
+        "id: Activity ID\nemail: Contact Email\ntype: Activity Type\noccurred_at: Activity Date\n"
+        "rename: {Page URL: url}\nevent_types: {Page Visited: page_view, Email Opened: email_open}\n",
+        encoding="utf-8",
+    )
+    activities = tmp_path / "activities.csv"
+    activities.write_text(
+        "Activity ID,Contact Email,Activity Type,Activity Date,Page URL\n"
+        "M1,jo@omega.io,Page Visited,2026-02-27T10:00:00Z,https://omega.io/pricing\n"
+        "M2,jo@omega.io,Email Opened,2026-02-27T11:00:00Z,\n",
+        encoding="utf-8",
+    )
+    before = by_id(export_csv(loaded))
+    out = ok("-p", loaded, "ingest", "events", activities, "--mapping", mapping, "--as-of", AS_OF)
+    assert (summary(out)["loaded"], summary(out)["rejected"]) == (2, 0)
+    after = by_id(export_csv(loaded))
+    new_lead = [i for i in after if i not in before]
+    assert len(new_lead) == 1 and after[new_lead[0]]["email"] == "jo@omega.io"
+    explained = ok("-p", loaded, "explain", new_lead[0])
+    assert "pricing" in explained and "email" in explained
+    # Pricing +5, 38 hours old, and an open +1, 37 hours old, under a 30-day (720-hour) half-life:
+    # 5 * 2^(-38/720) = 4.82 and 2^(-37/720) = 0.97, each rounded to the cent.
+    assert after[new_lead[0]]["b2b_saas_engagement"] == "5.79"
+
+
+def test_long_loads_show_rows_read_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from leadscore.cli import ingest as ingest_cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(ingest_cli, "err_console", Console(file=screen, force_terminal=True, width=100))
+    monkeypatch.setattr(ingest_cli, "is_tty", lambda: True)
+    with ingest_cli.progress_bar("events from e.jsonl") as advance:
+        advance(50_000)
+        advance(7)
+    assert "events from e.jsonl 50,007 rows" in screen.getvalue()
+
+    piped = io.StringIO()
+    monkeypatch.setattr(ingest_cli, "err_console", Console(file=piped, force_terminal=False))
+    monkeypatch.setattr(ingest_cli, "is_tty", lambda: False)
+    with ingest_cli.progress_bar("events from e.jsonl") as advance:
+        advance(3)
+    assert piped.getvalue() == ""  # a pipe or a log file gets the summary line, not a redrawn bar

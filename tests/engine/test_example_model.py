@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import pytest
 from engine_helpers import T0, D, assert_adds_up, at, ev, points
 
 from leadscore.engine import CompiledModel, Lead, score
@@ -90,3 +93,28 @@ def test_a_competitor_is_disqualified(example_model: CompiledModel) -> None:
     result = score(example_model, rival, [ev("demo", "form_submit", at(0), form="demo")], at(0))
     assert result.total == D(77)
     assert result.stage == "disqualified"
+
+
+@pytest.mark.parametrize(
+    ("kind", "properties", "rule", "each", "cap"),
+    [
+        ("page_view", {"url": "https://acme.io/pricing"}, "pricing_page", 5, None),
+        ("content_download", {"asset_type": "ebook"}, "ebook_or_guide_download", 3, 15),
+        ("email_open", {}, "email_open", 1, 10),
+        ("email_click", {}, "email_click", 3, 15),
+        ("webinar_signup", {}, "webinar_signup", 10, 20),
+    ],
+)
+def test_the_typical_engagement_weights(
+    example_model: CompiledModel, kind: str, properties: dict[str, str], rule: str, each: int, cap: int | None
+) -> None:
+    """The weights the issue asks of the example: pricing +5, content +3, open +1, click +3, webinar up.
+    One event a day for ten days, scored the moment after the last, so decay is 2^(-age/30) per event."""
+    events = [ev(f"e{day}", kind, at(day), **properties) for day in range(10)]
+    one = score(example_model, VP, events[-1:], at(9))
+    assert points(one)[rule] == D(each)
+    ten = score(example_model, VP, events, at(9))
+    raw = sum(each * 2 ** (-(9 - day) / 30) for day in range(10))
+    expected = min(raw, cap) if cap is not None else raw
+    assert abs(points(ten)[rule] - Decimal(str(expected))) <= D("0.01")
+    assert_adds_up(ten)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,23 @@ R = TypeVar("R")
 USER_ERRORS = (ModelError, ProjectError, IngestError, StoreURLError, VersionError)
 
 
+def _database_errors() -> tuple[type[Exception], ...]:
+    """The store's own errors (a locked SQLite file, a PostgreSQL server that went away): the user can act on
+    them, so they get one line too. psycopg is imported only if a PostgreSQL store has loaded it."""
+    errors: list[type[Exception]] = [sqlite3.Error]
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
+def database_message(exc: Exception) -> str:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in reason:
+        return f"database: {reason}: another process held the write lock past the busy timeout; try again"
+    return f"database: {reason}"
+
+
 @dataclass
 class Settings:
     project: Path
@@ -62,6 +80,10 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)) from None
         except KeyboardInterrupt:
             raise fail("interrupted") from None
+        except Exception as exc:
+            if isinstance(exc, _database_errors()):
+                raise fail(database_message(exc)) from None
+            raise
 
     return wrapper
 

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from leadscore.cli.context import console, err_console, is_tty, opened, parse_moment, user_errors
 from leadscore.cli.render import ingest_summary, rescore_summary
+from leadscore.ingest.event_mapping import load_event_mapping
 from leadscore.ingest.mapping import load_mapping
 from leadscore.ingest.readers import read_events, read_leads, write_rejects
 from leadscore.service.ingest import IngestReport, ingest_events, ingest_leads
@@ -88,6 +89,9 @@ def leads(
 def events(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV or JSONL file of events.")],
+    mapping: Annotated[
+        Path | None, typer.Option(help="Event mapping YAML: role columns, property names, event type names.")
+    ] = None,
     as_of: AsOf = None,
     rejects: Rejects = None,
     state_cache: Cache = 2_000_000,
@@ -96,6 +100,7 @@ def events(
     ] = 50_000,
 ) -> None:
     """Store events once each (by event id) and rescore the leads they touch."""
+    event_mapping = load_event_mapping(mapping) if mapping is not None else None
     moment = parse_moment(as_of)
     must_exist(file)
     with opened(ctx) as (project, store), progress_bar(f"events from {file.name}") as advance:
@@ -103,7 +108,7 @@ def events(
         report = ingest_events(
             store,
             scorer,
-            read_events(file),
+            read_events(file, event_mapping),
             as_of=moment,
             now=parse_moment(None),
             source=str(file),

@@ -2,7 +2,8 @@
 
 Recognised columns (CSV) or keys (JSONL), compared ignoring case, the first alias present winning:
 ``id``/``event_id``, ``lead_id``, ``email``, ``type``/``event``, ``occurred_at``/``timestamp`` and
-``properties``. Everything else is a property.
+``properties``. Everything else is a property. An ``EventMapping`` (``event_mapping``) names columns for
+any of these roles, renames or drops property columns, and maps the source's event names to event types.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from leadscore.ingest.errors import IngestError
+from leadscore.ingest.event_mapping import EventMapping
 from leadscore.ingest.mapping import column_key
 from leadscore.ingest.records import EventRecord, Reject
 from leadscore.ingest.values import normalize_email, parse_timestamp, text_or_none
@@ -29,11 +31,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def resolve_columns(columns: Iterable[str]) -> dict[str, str]:
-    """Which column plays each role: ``{"type": "event", ...}`` for the columns present."""
-    present = {column_key(c): c for c in columns}
-    roles: dict[str, str] = {}
+def resolve_columns(columns: Iterable[str], mapping: EventMapping | None = None, source: str = "") -> dict[str, str]:
+    """Which column plays each role: ``{"type": "event", ...}`` for the columns present. The mapping's
+    columns come first; a role it leaves out goes to the first alias that the mapping does not claim."""
+    columns = list(columns)
+    roles = mapping.roles_for(columns, source) if mapping is not None else {}
+    claimed = mapping.claimed() if mapping is not None else set()
+    present = {column_key(c): c for c in columns if column_key(c) not in claimed}
     for role, aliases in ALIASES.items():
+        if role in roles:
+            continue
         for alias in aliases:
             if alias in present:
                 roles[role] = present[alias]
@@ -116,15 +123,20 @@ def build_event(values: dict[str, Any], props: dict[str, Any], roles: dict[str, 
 class CsvEventReader:
     """Reads event rows of one CSV header; property columns are every column without a role."""
 
-    def __init__(self, header: Sequence[str], source: str) -> None:
+    def __init__(self, header: Sequence[str], source: str, mapping: EventMapping | None = None) -> None:
         self.source = source
         self.header = list(header)
-        self.roles = resolve_columns(header)
+        self.roles = resolve_columns(header, mapping, source)
         check_columns(self.roles, source, header)
         index = {column: i for i, column in enumerate(header)}
         self._role_index = [(role, index[column]) for role, column in self.roles.items()]
         taken = set(self.roles.values())
-        self._property_index = [(column, i) for i, column in enumerate(header) if column not in taken]
+        self._property_index = [
+            (name, i)
+            for i, column in enumerate(header)
+            if column not in taken and (name := _property_name(mapping, column)) is not None
+        ]
+        self._event_types = mapping.event_types if mapping is not None else {}
 
     def read(self, cells: list[str], line: int) -> EventRecord | Reject:
         if len(cells) != len(self.header):
@@ -142,9 +154,15 @@ class CsvEventReader:
             return Reject(
                 self.source, line, bad.reason, field=bad.field, raw=dict(zip(self.header, cells, strict=True))
             )
+        if self._event_types:
+            event.type = self._event_types.get(event.type, event.type)
         event.source = self.source
         event.line = line
         return event
+
+
+def _property_name(mapping: EventMapping | None, column: str) -> str | None:
+    return column if mapping is None else mapping.property_name(column)
 
 
 @lru_cache(maxsize=512)
@@ -166,3 +184,37 @@ def read_event_object(obj: dict[str, Any], line: int, source: str) -> EventRecor
     event.source = source
     event.line = line
     return event
+
+
+class JsonEventReader:
+    """``read_event_object`` through an ``EventMapping``: roles and property names are worked out once per
+    key set, as the lines of one file share theirs."""
+
+    def __init__(self, source: str, mapping: EventMapping) -> None:
+        self.source = source
+        self.mapping = mapping
+        self._plans: dict[tuple[str, ...], tuple[dict[str, str], dict[str, str]]] = {}
+
+    def _plan(self, keys: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+        plan = self._plans.get(keys)
+        if plan is None:
+            if len(self._plans) >= 512:
+                self._plans.clear()
+            roles = resolve_columns(keys, self.mapping, self.source)
+            taken = set(roles.values())
+            names = {k: n for k in keys if k not in taken and (n := self.mapping.property_name(k)) is not None}
+            plan = self._plans[keys] = (roles, names)
+        return plan
+
+    def read(self, obj: dict[str, Any], line: int) -> EventRecord | Reject:
+        roles, names = self._plan(tuple(obj))
+        values = {role: obj[key] for role, key in roles.items()}
+        props = {name: obj[key] for key, name in names.items() if obj[key] is not None and obj[key] != ""}
+        try:
+            event = build_event(values, props, roles)
+        except _BadValue as bad:
+            return Reject(self.source, line, bad.reason, field=bad.field, raw=obj)
+        event.type = self.mapping.event_types.get(event.type, event.type)
+        event.source = self.source
+        event.line = line
+        return event

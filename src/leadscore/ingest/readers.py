@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import IO
 
 from leadscore.ingest.errors import IngestError
-from leadscore.ingest.events import CsvEventReader, read_event_object
+from leadscore.ingest.event_mapping import EventMapping, load_event_mapping
+from leadscore.ingest.events import CsvEventReader, JsonEventReader, read_event_object
 from leadscore.ingest.leads import LeadMapper
 from leadscore.ingest.mapping import ColumnMapping, column_key, detect_preset, load_mapping, load_preset, presets
 from leadscore.ingest.records import EventRecord, LeadRecord, Reject
@@ -95,12 +96,16 @@ def _jsonl_leads(handle: IO[str], source: str, mapper: LeadMapper) -> Iterator[L
         handle.close()
 
 
-def read_events(path: str | Path, *, encoding: str = DEFAULT_ENCODING) -> Records[EventRecord | Reject]:
+def read_events(
+    path: str | Path, mapping: EventMapping | str | Path | None = None, *, encoding: str = DEFAULT_ENCODING
+) -> Records[EventRecord | Reject]:
     """Events from a CSV or JSONL file; see docs/ingest.md for the columns and the timestamp rules.
 
-    Raises ``IngestError`` before the first row if the file cannot be read or a CSV header lacks
-    ``type``, ``occurred_at`` or both of ``lead_id`` and ``email``.
+    Raises ``IngestError`` before the first row if the file cannot be read, a CSV header lacks
+    ``type``, ``occurred_at`` or both of ``lead_id`` and ``email``, or lacks a column the mapping names.
     """
+    if mapping is not None and not isinstance(mapping, EventMapping):
+        mapping = load_event_mapping(mapping)
     path = Path(path)
     source = str(path)
     kind, gzipped = file_format(path)
@@ -108,9 +113,9 @@ def read_events(path: str | Path, *, encoding: str = DEFAULT_ENCODING) -> Record
     try:
         if kind == "csv":
             rows = CsvRows(handle, source)
-            reader = CsvEventReader(rows.header, source)
+            reader = CsvEventReader(rows.header, source, mapping)
             return Records(_csv_events(rows, reader, handle), handle)
-        return Records(_jsonl_events(handle, source), handle)
+        return Records(_jsonl_events(handle, source, mapping), handle)
     except BaseException:
         handle.close()
         raise
@@ -124,9 +129,15 @@ def _csv_events(rows: CsvRows, reader: CsvEventReader, handle: IO[str]) -> Itera
         handle.close()
 
 
-def _jsonl_events(handle: IO[str], source: str) -> Iterator[EventRecord | Reject]:
+def _jsonl_events(handle: IO[str], source: str, mapping: EventMapping | None) -> Iterator[EventRecord | Reject]:
+    mapped = JsonEventReader(source, mapping) if mapping is not None else None
     try:
         for item in jsonl_objects(handle, source):
-            yield item if isinstance(item, Reject) else read_event_object(item[1], item[0], source)
+            if isinstance(item, Reject):
+                yield item
+            elif mapped is not None:
+                yield mapped.read(item[1], item[0])
+            else:
+                yield read_event_object(item[1], item[0], source)
     finally:
         handle.close()

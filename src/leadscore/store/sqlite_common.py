@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+#: How long a writer waits for another process's write transaction before SQLite gives up ("locked").
+BUSY_TIMEOUT_MS = 10_000
+
 
 class Connected:
     """What each part of the SQLite store needs: the file and the writer connection."""
@@ -17,7 +20,7 @@ def connect(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA busy_timeout=10000")
+    db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
     # A 64 MiB page cache keeps the events' indexes in memory while millions of rows go in.
     db.execute("PRAGMA cache_size=-65536")
     db.execute("PRAGMA temp_store=MEMORY")
