@@ -1,8 +1,10 @@
 """Invariants of the engine over random models and random event streams.
 
 The models mix once, frequency limits, caps, every decay kind, windows set on the model, on the rule or
-opted out of, inactivity with and without a floor, and limits on every part. The event streams mix
-types, properties and times (ties and exact day boundaries included), re-sent copies and any order.
+opted out of, inactivity with and without a floor, limits on every part, and their own tiers, grades,
+levels and lifecycle (stages on scores, bands, the matrix and recency, with recycle and disqualify).
+The event streams mix types, properties and times (ties and exact day boundaries included), re-sent
+copies and any order.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from leadscore.engine import Event, Lead, LeadState, Score, compile_model, score
 from leadscore.engine.scoring import assemble, assemble_cents, occurrences_from_rows, occurrences_of
 from leadscore.engine.types import US_PER_DAY, to_micros
 from leadscore.model import (
+    AllOf,
+    AnyOf,
+    Band,
+    Bands,
     Decay,
     EngagementRule,
     ExponentialDecay,
@@ -29,12 +35,15 @@ from leadscore.model import (
     FitRule,
     FrequencyLimit,
     Inactivity,
+    Lifecycle,
     Limit,
     Limits,
     LinearDecay,
     NoDecay,
     ScoringModel,
+    Stage,
 )
+from leadscore.model.conditions import Condition
 from leadscore.store.codec import encode_cents, encode_score
 
 PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -113,6 +122,47 @@ def limits(draw: st.DrawFn) -> Limit:
 
 
 @st.composite
+def bands(draw: st.DrawFn, names: tuple[str, ...]) -> Bands:
+    """Bands from the highest to the lowest, with distinct thresholds in cents (half-cent edges included)."""
+    count = draw(st.integers(1, len(names)))
+    thresholds = sorted(draw(st.lists(cents, min_size=count - 1, max_size=count - 1, unique=True)), reverse=True)
+    return Bands([*(Band(name=n, min=m) for n, m in zip(names, thresholds, strict=False)), Band(name=names[count - 1])])
+
+
+@st.composite
+def stage_conditions(draw: st.DrawFn, tiers: Bands, grades: Bands) -> Condition:
+    """What a lifecycle reads: scores against thresholds, bands by name, the matrix, days since engagement."""
+    tests: list[Condition] = [
+        FieldTest(field=draw(st.sampled_from(["total", "fit", "engagement"])), gte=draw(cents)),
+        FieldTest.model_validate(
+            {"field": "tier", "in": draw(st.lists(st.sampled_from(tiers.names()), min_size=1, unique=True))}
+        ),
+        FieldTest.model_validate(
+            {"field": "grade", "in": draw(st.lists(st.sampled_from(grades.names()), min_size=1, unique=True))}
+        ),
+        FieldTest(field="matrix", starts_with=draw(st.sampled_from(grades.names()))),
+        FieldTest(field="days_since_engagement", gte=draw(days)),
+        FieldTest(field="days_since_engagement", is_missing=True),
+    ]
+    chosen = draw(st.lists(st.sampled_from(tests), min_size=1, max_size=3))
+    if len(chosen) == 1:
+        return chosen[0]
+    return AllOf(all=chosen) if draw(st.booleans()) else AnyOf(any=chosen)
+
+
+@st.composite
+def lifecycles(draw: st.DrawFn, tiers: Bands, grades: Bands) -> Lifecycle:
+    stages = [Stage(name="lead")]
+    stages += [
+        Stage(name=name, when=draw(stage_conditions(tiers, grades)))
+        for name in ("mql", "sql")[: draw(st.integers(0, 2))]
+    ]
+    recycle = draw(st.one_of(st.none(), stage_conditions(tiers, grades)))
+    disqualify = draw(st.one_of(st.none(), stage_conditions(tiers, grades)))
+    return Lifecycle(stages=stages, recycle=recycle, disqualify=disqualify)
+
+
+@st.composite
 def models(draw: st.DrawFn, sign: str = "any") -> ScoringModel:
     count = draw(st.integers(1, 5))
     engagement = [draw(engagement_rules(i, sign)) for i in range(count)]
@@ -134,7 +184,17 @@ def models(draw: st.DrawFn, sign: str = "any") -> ScoringModel:
         fit=fit,
         engagement=engagement,
         limits=Limits(fit=draw(limits()), engagement=draw(limits()), total=draw(limits())),
+        **draw(st.one_of(st.just({}), banded())),
     )
+
+
+@st.composite
+def banded(draw: st.DrawFn) -> dict[str, Any]:
+    """A model's own tiers, grades, levels and lifecycle (half the models keep the defaults)."""
+    tiers = draw(bands(("hot", "warm", "cold")))
+    grades = draw(bands(("A", "B", "C", "D")))
+    levels = draw(bands(("1", "2", "3", "4")))
+    return {"tiers": tiers, "grades": grades, "levels": levels, "lifecycle": draw(lifecycles(tiers, grades))}
 
 
 def _times(first_day: int, last_day: int) -> st.SearchStrategy[datetime]:
