@@ -82,6 +82,23 @@ def test_jsonl_objects_go_through_the_same_mapping(tmp_path: Path) -> None:
     assert (rows[1].line, rows[1].field) == (2, "Activity Date")
 
 
+def test_a_jsonl_line_without_a_mapped_key_is_rejected_naming_it_and_the_file_goes_on(tmp_path: Path) -> None:
+    lines = [
+        {"Activity ID": "J1", "Contact Email": "bo@beta.io", "type": "Email Opened"},  # no Activity Type
+        {
+            "Activity ID": "J2",
+            "Contact Email": "bo@beta.io",
+            "Activity Type": "Email Opened",
+            "Activity Date": "2026-02-05",
+        },
+    ]
+    path = _write(tmp_path, "activities.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    first, second = read_events(path, loads_event_mapping(MAPPING))
+    assert isinstance(first, Reject)
+    assert (first.line, first.field) == (1, "Activity Type")  # the "type" key does not stand in for it
+    assert isinstance(second, EventRecord) and second.type == "email_open"
+
+
 def test_keep_unmapped_off_keeps_only_renamed_properties(tmp_path: Path) -> None:
     mapping = loads_event_mapping(MAPPING + "keep_unmapped: false\n")
     rows = list(read_events(_write(tmp_path, "activities.csv", ACTIVITIES_CSV), mapping))

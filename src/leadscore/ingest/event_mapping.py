@@ -51,20 +51,26 @@ class EventMapping(_Strict):
             seen[key] = place
         return self
 
-    def roles_for(self, columns: Sequence[str], source: str) -> dict[str, str]:
-        """The role columns this mapping names, as the header spells them; a named column the header lacks
-        stops the file before its first row, because every row would be rejected for it."""
+    def roles_for(self, columns: Sequence[str], source: str, *, strict: bool = True) -> dict[str, str]:
+        """The role columns this mapping names, as the header spells them.
+
+        In a CSV header (``strict``) a named column that is missing stops the file before its first row,
+        because every row would be rejected for it. A JSONL line may simply lack a key: the role keeps the
+        mapping's name, so that the line is rejected naming it, and no alias stands in for it."""
         present = {column_key(c): c for c in columns}
         roles: dict[str, str] = {}
         for role in ROLES:
             wanted = getattr(self, role)
             if wanted is None:
                 continue
-            if column_key(wanted) not in present:
+            if column_key(wanted) in present:
+                roles[role] = present[column_key(wanted)]
+            elif strict:
                 raise IngestError(
                     source, f"mapping {self.name!r} names column {wanted!r} for {role}; header: {list(columns)}"
                 )
-            roles[role] = present[column_key(wanted)]
+            else:
+                roles[role] = wanted
         return roles
 
     def claimed(self) -> set[str]:

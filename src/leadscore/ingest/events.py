@@ -31,11 +31,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def resolve_columns(columns: Iterable[str], mapping: EventMapping | None = None, source: str = "") -> dict[str, str]:
+def resolve_columns(
+    columns: Iterable[str], mapping: EventMapping | None = None, source: str = "", *, strict: bool = True
+) -> dict[str, str]:
     """Which column plays each role: ``{"type": "event", ...}`` for the columns present. The mapping's
-    columns come first; a role it leaves out goes to the first alias that the mapping does not claim."""
+    columns come first (see ``EventMapping.roles_for`` for ``strict``); a role it leaves out goes to the
+    first alias that the mapping does not claim."""
     columns = list(columns)
-    roles = mapping.roles_for(columns, source) if mapping is not None else {}
+    roles = mapping.roles_for(columns, source, strict=strict) if mapping is not None else {}
     claimed = mapping.claimed() if mapping is not None else set()
     present = {column_key(c): c for c in columns if column_key(c) not in claimed}
     for role, aliases in ALIASES.items():
@@ -200,7 +203,7 @@ class JsonEventReader:
         if plan is None:
             if len(self._plans) >= 512:
                 self._plans.clear()
-            roles = resolve_columns(keys, self.mapping, self.source)
+            roles = resolve_columns(keys, self.mapping, self.source, strict=False)
             taken = set(roles.values())
             names = {k: n for k in keys if k not in taken and (n := self.mapping.property_name(k)) is not None}
             plan = self._plans[keys] = (roles, names)
@@ -208,7 +211,7 @@ class JsonEventReader:
 
     def read(self, obj: dict[str, Any], line: int) -> EventRecord | Reject:
         roles, names = self._plan(tuple(obj))
-        values = {role: obj[key] for role, key in roles.items()}
+        values = {role: obj.get(key) for role, key in roles.items()}
         props = {name: obj[key] for key, name in names.items() if obj[key] is not None and obj[key] != ""}
         try:
             event = build_event(values, props, roles)
