@@ -132,30 +132,45 @@ def scoring_versions(store: Store, project_models: Sequence[LoadedModel] = ()) -
 
 def resolve(store: Store, project_models: Sequence[LoadedModel], now_us: int) -> list[LoadedModel]:
     """Registers the project's files, activates the first listed version of each name that has no active
-    version, and returns ``scoring_versions``. A file whose name has another active version is logged."""
-    with store.transaction():
-        store.lock_models(exclusive=True)
-        active = store.active_models()
-        for loaded in project_models:
-            model = loaded.model
-            store.register_model(model.key, model.name, str(model.version), loaded.source, now_us)
-            if model.name not in active:
-                summary = orjson.dumps({"seeded_from": str(loaded.path)}).decode()
-                store.record_activation(model.name, model.key, None, now_us, "project", summary)
-                active[model.name] = model.key
-        listed = {m.model.key for m in project_models}
-        for loaded in project_models:
-            current = active[loaded.model.name]
-            if current not in listed:
-                log.warning(
-                    "%s is active; the project's file %s holds %s, which is stored but does not score "
-                    "(activate it with 'leadscore models activate %s')",
-                    current,
-                    loaded.path,
-                    loaded.model.key,
-                    loaded.model.key,
-                )
-        return scoring_versions(store, project_models)
+    version, and returns ``scoring_versions``. A file whose name has another active version is logged.
+
+    When every file is already stored as it is and every name is active, there is nothing to write, and
+    no write transaction is taken: ``leadscore top`` or ``explain`` then reads while a long load holds
+    the writer's lock, as WAL allows, instead of waiting for it and failing."""
+    active = store.active_models()
+    if not _settled(store, project_models, active):
+        with store.transaction():
+            store.lock_models(exclusive=True)
+            active = store.active_models()
+            for loaded in project_models:
+                model = loaded.model
+                store.register_model(model.key, model.name, str(model.version), loaded.source, now_us)
+                if model.name not in active:
+                    summary = orjson.dumps({"seeded_from": str(loaded.path)}).decode()
+                    store.record_activation(model.name, model.key, None, now_us, "project", summary)
+                    active[model.name] = model.key
+    listed = {m.model.key for m in project_models}
+    for loaded in project_models:
+        current = active[loaded.model.name]
+        if current not in listed:
+            log.warning(
+                "%s is active; the project's file %s holds %s, which is stored but does not score "
+                "(activate it with 'leadscore models activate %s')",
+                current,
+                loaded.path,
+                loaded.model.key,
+                loaded.model.key,
+            )
+    return scoring_versions(store, project_models)
+
+
+def _settled(store: Store, project_models: Sequence[LoadedModel], active: dict[str, str]) -> bool:
+    """Every project file stored with its current source, and every name with an active version."""
+    for loaded in project_models:
+        stored = store.model_source(loaded.model.key)
+        if loaded.model.name not in active or stored is None or stored[2] != loaded.source:
+            return False
+    return True
 
 
 def upload(store: Store, source: str, now_us: int, file: str = "<upload>") -> tuple[dict[str, Any], bool]:
