@@ -13,9 +13,8 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from leadscore.ingest.errors import IngestError, MappingError
-from leadscore.ingest.mapping import TypedName, _Strict, column_key
-from leadscore.model.loader import ModelError, ModelIssue, parse_yaml, read_document, validate_document
+from leadscore.ingest.errors import IngestError
+from leadscore.ingest.mapping import TypedName, _Strict, column_key, parse_mapping, read_mapping_text
 
 #: The roles a column can play in an event row, in the order a mapping file lists them.
 ROLES: tuple[str, ...] = ("id", "lead_id", "email", "type", "occurred_at", "properties")
@@ -39,12 +38,15 @@ class EventMapping(_Strict):
     #: The source's event names to the model's event types; a name not listed is kept as it is.
     event_types: dict[str, str] = Field(default_factory=dict)
 
+    def _named(self) -> list[tuple[str, str]]:
+        """(where, column) for every column the mapping names: a role, a new name, or ignored."""
+        named = [(r, getattr(self, r)) for r in ROLES if getattr(self, r) is not None]
+        return named + [(f"rename.{c}", c) for c in self.rename] + [(f"ignore.{c}", c) for c in self.ignore]
+
     @model_validator(mode="after")
     def _each_column_once(self) -> EventMapping:
         seen: dict[str, str] = {}
-        named = [(r, getattr(self, r)) for r in ROLES if getattr(self, r) is not None]
-        named += [(f"rename.{c}", c) for c in self.rename] + [(f"ignore.{c}", c) for c in self.ignore]
-        for place, column in named:
+        for place, column in self._named():
             key = column_key(column)
             if key in seen:
                 raise ValueError(f"expected each column once, got {column!r} in both {seen[key]} and {place}")
@@ -75,8 +77,7 @@ class EventMapping(_Strict):
 
     def claimed(self) -> set[str]:
         """Column keys no alias may take: those the mapping gives a role, a new name, or ignores."""
-        keys = {column_key(getattr(self, r)) for r in ROLES if getattr(self, r) is not None}
-        return keys | {column_key(c) for c in (*self.rename, *self.ignore)}
+        return {column_key(column) for _, column in self._named()}
 
     def property_name(self, column: str) -> str | None:
         """What a column without a role is called as a property, or None when it is left out."""
@@ -91,23 +92,8 @@ class EventMapping(_Strict):
 
 def loads_event_mapping(text: str, file: str = "<mapping>") -> EventMapping:
     """Parses and validates an event mapping; raises ``MappingError`` naming the file, line and field."""
-    try:
-        data, locations = parse_yaml(text, file)
-        if not isinstance(data, dict):
-            raise MappingError([ModelIssue(file, 1, 1, "", "expected a mapping of event roles to columns")])
-        mapping = validate_document(data, locations, file, EventMapping)
-    except MappingError:
-        raise
-    except ModelError as exc:
-        raise MappingError(exc.issues) from None
-    assert isinstance(mapping, EventMapping)
-    return mapping
+    return parse_mapping(text, file, EventMapping, "expected a mapping of event roles to columns")
 
 
 def load_event_mapping(path: str | Path) -> EventMapping:
-    path = Path(path)
-    try:
-        text = read_document(path)
-    except ModelError as exc:
-        raise MappingError(exc.issues) from None
-    return loads_event_mapping(text, str(path))
+    return loads_event_mapping(read_mapping_text(path), str(path))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -157,15 +157,38 @@ class CsvEventReader:
             return Reject(
                 self.source, line, bad.reason, field=bad.field, raw=dict(zip(self.header, cells, strict=True))
             )
-        if self._event_types:
-            event.type = self._event_types.get(event.type, event.type)
-        event.source = self.source
-        event.line = line
-        return event
+        return _placed(event, self.source, line, self._event_types)
 
 
 def _property_name(mapping: EventMapping | None, column: str) -> str | None:
     return column if mapping is None else mapping.property_name(column)
+
+
+def _placed(event: EventRecord, source: str, line: int, event_types: Mapping[str, str]) -> EventRecord:
+    """The event with its place in the source, under the type a mapping gives the source's name for it."""
+    if event_types:
+        event.type = event_types.get(event.type, event.type)
+    event.source = source
+    event.line = line
+    return event
+
+
+def _object_event(
+    obj: dict[str, Any],
+    line: int,
+    source: str,
+    roles: dict[str, str],
+    props: dict[str, Any],
+    event_types: Mapping[str, str],
+) -> EventRecord | Reject:
+    """One JSONL object as an event, its roles and properties already worked out; a role's key the object
+    lacks is an empty value, which ``build_event`` rejects naming the key."""
+    values = {role: obj.get(key) for role, key in roles.items()}
+    try:
+        event = build_event(values, props, roles)
+    except _BadValue as bad:
+        return Reject(source, line, bad.reason, field=bad.field, raw=obj)
+    return _placed(event, source, line, event_types)
 
 
 @lru_cache(maxsize=512)
@@ -178,15 +201,8 @@ def _object_roles(keys: tuple[str, ...]) -> tuple[dict[str, str], frozenset[str]
 def read_event_object(obj: dict[str, Any], line: int, source: str) -> EventRecord | Reject:
     """A JSONL event: recognised keys take their roles, every other key with a value is a property."""
     roles, taken = _object_roles(tuple(obj))
-    values = {role: obj[key] for role, key in roles.items()}
     props = {k: v for k, v in obj.items() if k not in taken and v is not None and v != ""}
-    try:
-        event = build_event(values, props, roles)
-    except _BadValue as bad:
-        return Reject(source, line, bad.reason, field=bad.field, raw=obj)
-    event.source = source
-    event.line = line
-    return event
+    return _object_event(obj, line, source, roles, props, {})
 
 
 class JsonEventReader:
@@ -211,13 +227,5 @@ class JsonEventReader:
 
     def read(self, obj: dict[str, Any], line: int) -> EventRecord | Reject:
         roles, names = self._plan(tuple(obj))
-        values = {role: obj.get(key) for role, key in roles.items()}
         props = {name: obj[key] for key, name in names.items() if obj[key] is not None and obj[key] != ""}
-        try:
-            event = build_event(values, props, roles)
-        except _BadValue as bad:
-            return Reject(self.source, line, bad.reason, field=bad.field, raw=obj)
-        event.type = self.mapping.event_types.get(event.type, event.type)
-        event.source = self.source
-        event.line = line
-        return event
+        return _object_event(obj, line, self.source, roles, props, self.mapping.event_types)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 
@@ -132,30 +132,41 @@ class ColumnMapping(_Strict):
         return list(unique.values())
 
 
-def loads_mapping(text: str, file: str = "<mapping>") -> ColumnMapping:
-    """Parses and validates a mapping; raises ``MappingError`` naming the file, line and field."""
+Schema = TypeVar("Schema", bound=BaseModel)
+
+
+def parse_mapping(text: str, file: str, schema: type[Schema], expected: str) -> Schema:
+    """Parses and validates a mapping file of any kind (``schema``); raises ``MappingError`` naming the
+    file, line and field of every problem, and ``expected`` when the document is not a mapping at all."""
     try:
         data, locations = parse_yaml(text, file)
         if not isinstance(data, dict):
-            issue = ModelIssue(file, 1, 1, "", "expected a mapping with 'id' or 'email' and 'fields'")
-            raise MappingError([issue])
-        mapping = validate_document(data, locations, file, ColumnMapping)
+            raise MappingError([ModelIssue(file, 1, 1, "", expected)])
+        mapping = validate_document(data, locations, file, schema)
     except MappingError:
         raise
     except ModelError as exc:
         raise MappingError(exc.issues) from None
-    assert isinstance(mapping, ColumnMapping)
+    assert isinstance(mapping, schema)
     return mapping
+
+
+def read_mapping_text(path: str | Path) -> str:
+    """A mapping file's text; a file that cannot be read is a ``MappingError`` naming it."""
+    try:
+        return read_document(Path(path))
+    except ModelError as exc:
+        raise MappingError(exc.issues) from None
+
+
+def loads_mapping(text: str, file: str = "<mapping>") -> ColumnMapping:
+    """Parses and validates a mapping; raises ``MappingError`` naming the file, line and field."""
+    return parse_mapping(text, file, ColumnMapping, "expected a mapping with 'id' or 'email' and 'fields'")
 
 
 def load_mapping(path: str | Path) -> ColumnMapping:
     """Loads one mapping file; raises ``MappingError`` listing every problem."""
-    path = Path(path)
-    try:
-        text = read_document(path)
-    except ModelError as exc:
-        raise MappingError(exc.issues) from None
-    return loads_mapping(text, str(path))
+    return loads_mapping(read_mapping_text(path), str(path))
 
 
 @functools.cache
