@@ -132,8 +132,11 @@ def test_sigkill_loses_no_acknowledged_event_and_no_pending_webhook(
     sender.join(30)
     restarted = Server(project.root, port=server.port).start()
     try:
+        # A read waits until every acknowledged event is scored; the restarted scorer drains the queue.
+        assert restarted.request("GET", "/v1/leads/L0", None, admin)[0] == 200
         store = open_store(project.database, base=project.root)
         try:
+            assert store.queue_bounds() is None
             seqs = [s for s in (store.find_lead(f"L{i}") for i in range(7)) if s is not None]
             events = store.load_events(seqs)
             stored = {e.id for evs in events.values() for e in evs}

@@ -279,3 +279,36 @@ def test_one_transaction_can_lock_more_leads_and_accounts_than_the_lock_table_ho
 def test_count_refuses_unknown_tables(store: Store) -> None:
     with pytest.raises(ValueError, match="unknown table"):
         store.count("sqlite_master")
+
+
+def test_the_event_queue_keeps_events_as_validated_in_order_and_never_reuses_an_id(store: Store) -> None:
+    many = [EventRecord(f"q{n}", "email_click", T0 + timedelta(minutes=n), lead_id=f"L{n % 3}") for n in range(150)]
+    one = EventRecord("x", "page_view", T0, email="a@b.io", properties={"url": "/pricing", "n": 2, "ok": True})
+    with store.transaction():
+        store.queue_events([one], NOW)  # a few go as one parameter on PostgreSQL, many by COPY
+        store.queue_events(many, NOW)
+    queued = store.queued_events(1000)
+    assert [q.record.id for q in queued] == ["x"] + [f"q{n}" for n in range(150)]
+    assert {q.queued_at for q in queued} == {NOW}
+    ids = [q.id for q in queued]
+    assert ids == sorted(ids) and store.queue_bounds() == (ids[0], ids[-1])
+    first = queued[0].record
+    assert (first.type, first.occurred_at, first.email, first.lead_id) == ("page_view", T0, "a@b.io", None)
+    assert first.properties == {"url": "/pricing", "n": 2, "ok": True}
+    assert queued[5].record.lead_id == "L1" and queued[5].record.occurred_at == T0 + timedelta(minutes=4)
+    with store.transaction():
+        store.unqueue(ids[1:])
+    assert store.queue_bounds() == (ids[0], ids[0])
+    with store.transaction():
+        store.unqueue(ids[:1])
+        store.queue_events([one], NOW)
+    bounds = store.queue_bounds()
+    assert bounds is not None and bounds[0] > ids[-1]  # read-your-writes relies on ids that only grow
+
+
+def test_known_event_ids_are_those_stored_in_events(store: Store) -> None:
+    with store.transaction():
+        [(seq, _)] = store.resolve_leads([("L1", None)], NOW)
+        store.insert_events([_event("e1", seq, 1), _event("e2", seq, 2)], NOW)
+    assert store.known_event_ids(["e2", "e3", "e1"]) == {"e1", "e2"}
+    assert store.known_event_ids([]) == set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -39,6 +40,9 @@ from leadscore.service.live import BatchOutcome, LiveService
 from leadscore.service.project import LoadedModel, ServerConfig, load_project
 from leadscore.store.score_queries import ScoreFilter
 from leadscore.store.url import open_store
+
+#: Lead states a server process keeps warm, in matched occurrences (see ``Scorer``).
+SERVER_STATE_CACHE = 20_000
 
 # Module level: FastAPI resolves these (string) annotations in this module's namespace.
 IngestKey = Annotated[ApiKey, Depends(requires("ingest"))]
@@ -90,7 +94,8 @@ def create_app(
     @app.post("/v1/events", **ingest_route(EVENT_BODY, config))
     async def post_events(request: Request, key: IngestKey) -> Any:
         """One event, or a JSON array of up to ``max_batch``. A 2xx reply means every accepted event is
-        stored and scored; a re-sent id is counted as a duplicate and changes nothing."""
+        durably stored; it is scored moments later, and reads wait for that. A re-sent id changes nothing
+        (it is counted as a duplicate once its first copy is scored)."""
         return await _ingest(request, config, service.ingest_events, "events")
 
     @app.post("/v1/leads", **ingest_route(LEAD_BODY, config))
@@ -112,6 +117,7 @@ def create_app(
     def get_lead(ref: str, key: ReadKey) -> Any:
         """A lead by id or email: its score per model with the breakdown by rule, history and stage changes."""
 
+        service.catch_up()
         scoring = {m.model.key for m in service.current_models()}
 
         def load(store: Any) -> LeadDetail | None:
@@ -159,6 +165,7 @@ def create_app(
             round(max_score * 100) if max_score is not None else None,
         )
         after = _decode_cursor(cursor) if cursor else None
+        service.catch_up()
         rows = service.run(lambda store: store.list_scores(where, sort=sort, after=after, limit=limit + 1))
         more = len(rows) > limit
         page = rows[:limit]
@@ -177,6 +184,7 @@ def create_app(
     ) -> Any:
         """An account's rolled-up score under each model, and its leads under ``model`` (the first by default),
         highest first, a page at a time."""
+        service.catch_up()
         scoring = service.current_models()
         keys = {m.model.key for m in scoring}
         where = ScoreFilter(_model_key(model, scoring), account_id=account_id)
@@ -312,7 +320,19 @@ def from_environment() -> FastAPI:
     if overrides:
         config = ServerConfig.model_validate({**config.model_dump(), **overrides})
     store = open_store(project.database, base=project.root)
+    store.defer_checkpoints()  # its scorer process checkpoints; requests never wait for one
     tick_s = float(os.environ.get("LEADSCORE_TICK_SECONDS", "60"))  # 0: this process runs no scheduler
-    schedule = Schedule(str(project.root), project.database, tick_s) if tick_s > 0 else None
-    worker = DeliveryWorker(lambda: open_store(project.database, base=project.root), schedule=schedule)
-    return create_app(LiveService(store, project.models), config, worker)
+    place = Schedule(str(project.root), project.database, tick_s)
+    worker = DeliveryWorker(
+        lambda: open_store(project.database, base=project.root),
+        schedule=place if tick_s > 0 else None,
+        scoring=place,
+    )
+    # This process only appends events to the queue; its few lead states are for lead upserts. A large
+    # cache of them would make each full garbage collection, which stops every request, take longer.
+    service = LiveService(store, project.models, score_inline=False, state_cache=SERVER_STATE_CACHE)
+    app = create_app(service, config, worker)
+    # What exists now (modules, the app, its schemas) lives as long as the process: the collector need
+    # not scan it again. A full collection took 190 to 250 ms before (bench/server.py, 2026-11-23).
+    gc.freeze()
+    return app

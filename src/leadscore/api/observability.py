@@ -73,17 +73,22 @@ def install(app: FastAPI, service: LiveService) -> None:
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     def metrics() -> Response:
-        """Prometheus text format: ingest counts, request latency, and the webhook outbox by status."""
+        """Prometheus text format: ingest counts, request latency, the webhook outbox by status, and the
+        event queue's backlog."""
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             body = generate_latest(registry)
         else:
             body = generate_latest()
-        counts = service.run(lambda store: store.outbox_counts())
+        counts, queued = service.run(lambda store: (store.outbox_counts(), store.queue_bounds()))
         lines = ["# HELP leadscore_webhook_deliveries Webhook deliveries by status (pending is the backlog)",
                  "# TYPE leadscore_webhook_deliveries gauge"]  # fmt: skip
         lines += [f'leadscore_webhook_deliveries{{status="{status}"}} {number}' for status, number in counts.items()]
+        # Acknowledged events not yet scored, as the span of queue ids (an upper bound on their number).
+        lines += ["# HELP leadscore_event_queue Events acknowledged and not yet scored (at most)",
+                  "# TYPE leadscore_event_queue gauge",
+                  f"leadscore_event_queue {queued[1] - queued[0] + 1 if queued else 0}"]  # fmt: skip
         return Response(body + ("\n".join(lines) + "\n").encode(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,5 +1,9 @@
 """What a server process runs beside its requests, each on a store connection of its own:
 
+- the scorer, a child process that scores the event queue (``LiveService.drain``): requests only append
+  to the queue, so the interpreter lock they wait for is never held by scoring. It is woken at once when
+  this process commits a write, polls otherwise (for events other processes queued), and sends the
+  webhooks its scoring causes from a sender thread of its own;
 - the webhook sender, a thread, woken at once after a write commits, and polling otherwise (for retries,
   and for deliveries that other processes or the scheduler wrote);
 - the scheduler, which runs a tick every ``tick_s``. It is a child process at a lower CPU priority
@@ -9,10 +13,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import multiprocessing
 import os
 import random
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from leadscore.service.tick import tick
 from leadscore.service.versions import scoring_versions
@@ -27,6 +35,8 @@ from leadscore.service.webhooks import deliver_due
 from leadscore.store.protocol import Store
 
 log = logging.getLogger("leadscore.webhooks")
+#: The least time between the starts of two drains of the event queue by one scorer.
+DRAIN_SPACING_S = 0.025
 
 
 class DeliveryWorker:
@@ -35,21 +45,37 @@ class DeliveryWorker:
         open_store: Callable[[], Store],
         poll_s: float = 0.5,
         schedule: Schedule | None = None,
+        scoring: Schedule | None = None,
     ) -> None:
         self.open_store = open_store
         self.poll_s = poll_s
         self.schedule = schedule  # with a schedule, a scheduler process ticks too
+        self.scoring = scoring  # and with this, a scorer process scores the event queue
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.scheduler: BaseProcess | None = None
+        self.scorer: BaseProcess | None = None
+        self.scorer_wake: Any = None  # the write end of a pipe the scorer waits on
 
     def start(self) -> None:
         self.threads = [threading.Thread(target=self._deliver, name="leadscore-webhooks", daemon=True)]
         for thread in self.threads:
             thread.start()
+        context = multiprocessing.get_context("spawn")  # not fork: this process already runs threads
+        if self.scoring is not None:
+            # A pipe, not a multiprocessing Event: a byte written never blocks (the end is non-blocking, and a
+            # full pipe already means "wake up"), and there are no named semaphores to leak on SIGTERM.
+            reading, self.scorer_wake = context.Pipe(duplex=False)
+            os.set_blocking(self.scorer_wake.fileno(), False)
+            self.scorer = context.Process(
+                target=run_scorer,
+                args=(self.scoring, os.getpid(), reading),
+                name="leadscore-scorer",
+                daemon=True,
+            )
+            self.scorer.start()
         if self.schedule is not None:
-            context = multiprocessing.get_context("spawn")  # not fork: this process already runs threads
             self.scheduler = context.Process(
                 target=run_scheduler,
                 args=(self.schedule, os.getpid()),
@@ -59,15 +85,20 @@ class DeliveryWorker:
             self.scheduler.start()
 
     def notify(self) -> None:
-        """A write committed: there may be deliveries to send now."""
+        """A write committed: there may be events to score and deliveries to send now."""
         self.wake.set()
+        if self.scorer_wake is not None:
+            # A full pipe: the scorer wakes anyway; an error: the scorer is gone.
+            with contextlib.suppress(OSError):
+                os.write(self.scorer_wake.fileno(), b"\0")
 
     def stop(self) -> None:
         self.stopping.set()
         self.wake.set()
-        if self.scheduler is not None:
-            self.scheduler.terminate()  # a tick cut short rolls back, and the next one does it again
-            self.scheduler.join(timeout=15)
+        for child in (self.scorer, self.scheduler):
+            if child is not None:
+                child.terminate()  # work cut short rolls back, and is done again at the next start
+                child.join(timeout=15)
         for thread in self.threads:
             thread.join(timeout=15)
 
@@ -119,3 +150,47 @@ def run_scheduler(schedule: Schedule, parent: int) -> None:
                 waited += 1.0
     finally:
         store.close()
+
+
+def run_scorer(place: Schedule, parent: int, wake: Any) -> None:
+    """The scorer process: drains the event queue until its parent is gone. It waits on ``wake`` (a pipe the
+    parent writes a byte to after each commit) when the queue is empty, and polls every 50 ms for events that other
+    server processes queued. A store that cannot be used is reopened after a pause; events stay queued."""
+    from leadscore.service.live import LiveService, store_unavailable
+    from leadscore.service.project import load_project
+    from leadscore.store.url import open_store
+
+    project = load_project(Path(place.project), place.database)
+
+    def opened() -> LiveService:
+        return LiveService(open_store(project.database, base=project.root), project.models, score_inline=False)
+
+    sender = DeliveryWorker(lambda: open_store(project.database, base=project.root))
+    sender.start()
+    gc.freeze()  # what startup made lives as long as the process: full collections need not scan it
+    service: LiveService | None = None
+    started = 0.0
+    try:
+        while os.getppid() == parent:
+            # At most one drain every DRAIN_SPACING_S: under a stream of single events, the requests'
+            # transactions get the store between the scorer's, and each drain takes several events.
+            time.sleep(max(0.0, started + DRAIN_SPACING_S - time.monotonic()))
+            started = time.monotonic()
+            try:
+                if service is None:
+                    service = opened()
+                    service.on_commit = sender.notify
+                taken = service.drain()
+            except Exception as exc:
+                log.getChild("scorer").exception("scoring the event queue failed; retrying in 1 s")
+                if store_unavailable(exc) and service is not None:
+                    service.store.close()
+                    service = None
+                time.sleep(1.0)
+                continue
+            if not taken and select.select([wake], [], [], 0.05)[0]:
+                os.read(wake.fileno(), 65536)  # every wake-up so far: the drain that follows sees their events
+    finally:
+        sender.stop()
+        if service is not None:
+            service.store.close()

@@ -112,6 +112,47 @@ def ingest_events(
     return _finish(store, scorer, report, as_of, started, now_us, keep_run)
 
 
+def queue_events(
+    store: Store,
+    scorer: Scorer,
+    rows: Iterable[EventRecord | Reject],
+    *,
+    as_of: datetime,
+    now: datetime,
+    source: str,
+    batch_size: int = 50_000,
+    progress: Progress | None = None,
+    keep_run: bool = True,
+) -> IngestReport:
+    """Queues the valid events for scoring (see ``store.event_queue``): what an API acknowledgement waits for.
+
+    An id already stored, or repeated earlier in the rows, is a duplicate and is not queued. An id sent
+    again while its first copy is still queued is queued twice, and the scoring of the queue stores and
+    counts it once. Same signature as ``ingest_events``, so the server's group commit takes either.
+    """
+    report = IngestReport("events", source, scored=False)
+    now_us = to_micros(now)
+    for batch in _batches(rows, batch_size):
+        records = [r for r in batch if isinstance(r, EventRecord)]
+        report.rejects.extend(r for r in batch if isinstance(r, Reject))
+        report.read += len(batch)
+        with store.transaction():
+            known = store.known_event_ids(sorted({r.id for r in records}))
+            queued = []
+            for record in records:
+                if record.id in known:
+                    report.duplicates += 1
+                    report.duplicate_lines.append(record.line)
+                    continue
+                known.add(record.id)
+                queued.append(record)
+            store.queue_events(queued, now_us)
+            report.loaded += len(queued)
+        if progress is not None:
+            progress(len(batch))
+    return _finish(store, scorer, report, as_of, now_us, now_us, keep_run)
+
+
 def ingest_leads(
     store: Store,
     scorer: Scorer,

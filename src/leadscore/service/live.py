@@ -2,13 +2,22 @@
 
 A process holds one store connection and uses it under a lock (SQLite has one writer anyway; PostgreSQL
 gets its concurrency from several processes). Scoring reads each touched lead's events from the store
-after ``lock_leads``, with no state cached between requests, so two processes writing the same lead give
-what applying their requests one after the other gives.
+after ``lock_leads``, and a cached lead state is used only if it matches what is stored, so two processes
+writing the same lead give what applying their requests one after the other gives.
+
+Events are acknowledged once they are in the event queue (``store.event_queue``) and scored from it by
+``drain``: in the request itself (``score_inline``, the default for an embedded app), or by the server's
+scorer process, so that a request waits for one short append, not for scoring. Reads call ``catch_up``
+first, which waits until every event acknowledged before the read has been scored: read-your-writes.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -16,19 +25,23 @@ from typing import Any, TypeVar
 
 import orjson
 
-from leadscore.engine.types import to_micros
+from leadscore.engine.types import from_micros, to_micros
 from leadscore.ingest.events import read_event_object
 from leadscore.ingest.leads import LeadMapper
 from leadscore.ingest.mapping import column_key, load_preset
 from leadscore.ingest.records import EventRecord, LeadRecord, Reject
 from leadscore.ingest.segment import SegmentError
-from leadscore.service.ingest import IngestReport, ingest_events, ingest_leads
+from leadscore.service.ingest import IngestReport, ingest_events, ingest_leads, queue_events
 from leadscore.service.project import LoadedModel
 from leadscore.service.scorer import Scorer
 from leadscore.service.versions import resolve, scoring_versions
-from leadscore.store.protocol import Store
+from leadscore.store.protocol import RunSummary, Store
 
 T = TypeVar("T")
+log = logging.getLogger("leadscore.scoring")
+#: Events scored in one transaction when the queue is drained: larger batches score faster per event, and
+#: on SQLite hold the one write lock longer.
+DRAIN_BATCH = 5000
 Prepare = Callable[[dict[str, Any]], dict[str, Any]]
 
 
@@ -48,8 +61,13 @@ class LiveService:
         project_models: Sequence[LoadedModel],
         on_commit: Callable[[], None] | None = None,
         state_cache: int = 500_000,
+        score_inline: bool = True,
+        catch_up_s: float = 5.0,
     ) -> None:
-        """Scores with the active model versions; ``project_models`` seed the names that have none."""
+        """Scores with the active model versions; ``project_models`` seed the names that have none.
+
+        Without ``score_inline``, queued events are left to another process's ``drain`` (the server's
+        scorer), and reads wait for it, up to ``catch_up_s``, before scoring what is left themselves."""
         self.store = store
         self.project_models = list(project_models)
         self.models = resolve(store, project_models, to_micros(datetime.now(UTC)))
@@ -57,7 +75,9 @@ class LiveService:
         self.lock = threading.Lock()  # the store's connection: one request (group) or read at a time
         self.queue_lock = threading.Lock()
         self.queue: list[_Request] = []
-        self.on_commit = on_commit  # wakes the webhook sender once a write is committed
+        self.on_commit = on_commit  # wakes the scorer and the webhook sender once a write is committed
+        self.score_inline = score_inline
+        self.catch_up_s = catch_up_s
         # Lead states stay warm between requests, checked against the store under each lead's lock.
         self.scorer = Scorer(store, self.models, capacity=state_cache, shared=True)
         self._lead_mapper = LeadMapper(load_preset("canonical"), "request")
@@ -80,13 +100,111 @@ class LiveService:
             self.generation = generation
 
     def ingest_events(self, items: Sequence[Any], now: datetime, prepare: Prepare | None = None) -> BatchOutcome:
-        """Stores the valid events (a re-sent id changes nothing) and scores their leads at ``now``.
+        """Queues the valid events (a re-sent id changes nothing); with ``score_inline``, scores them too
+        before answering.
 
         ``prepare`` turns each item into an event object first (a Segment call, say)."""
         rows: list[EventRecord | Reject] = []
         for index, item in enumerate(_prepared(items, prepare)):
             rows.append(item if isinstance(item, Reject) else read_event_object(item, index, "request"))
-        return self._ingest(ingest_events, rows, now)
+        outcome = self._ingest(queue_events, rows, now)
+        if self.score_inline and outcome.accepted:
+            while self.drain():
+                pass
+        return outcome
+
+    def drain(self, limit: int = DRAIN_BATCH) -> int:
+        """Scores up to ``limit`` queued events, oldest first, and takes them out of the queue, all in one
+        transaction; returns how many it took (0: the queue is empty).
+
+        If the batch fails, each event is tried in a transaction of its own, and one that still fails is
+        kept as a reject of an ``api-queue`` run, with its reason, instead of blocking the queue."""
+        with self.lock:
+            try:
+                return self._drain(limit)
+            except Exception as exc:
+                if store_unavailable(exc):
+                    raise  # nothing wrong with the events: the caller retries later
+                self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+                log.exception("scoring a batch of queued events failed; scoring them one at a time")
+            taken = 0
+            for _ in range(limit):
+                try:
+                    done = self._drain(1)
+                except Exception as exc:
+                    if store_unavailable(exc):
+                        raise
+                    self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+                    done = self._set_aside(exc)
+                if not done:
+                    break
+                taken += done
+            return taken
+
+    def _drain(self, limit: int) -> int:
+        with self.store.transaction():
+            self._refresh(lock=True)
+            self.store.lock_queue()
+            queued = self.store.queued_events(limit)
+            if not queued:
+                return 0
+            # Scored as of the batch's latest acknowledgement, the time its requests said they happened,
+            # not the moment this scorer got to them, which could be much later after a restart.
+            as_of = from_micros(max(q.queued_at for q in queued))
+            ingest_events(
+                self.store,
+                self.scorer,
+                [q.record for q in queued],
+                as_of=as_of,
+                now=as_of,
+                source="api",
+                batch_size=len(queued),
+                keep_run=False,
+            )
+            self.store.unqueue([q.id for q in queued])
+        if self.on_commit is not None:
+            self.on_commit()
+        return len(queued)
+
+    def _set_aside(self, error: Exception) -> int:
+        """Moves the oldest queued event, which cannot be scored, to the rejects; returns 1 if there was one."""
+        now_us = to_micros(datetime.now(UTC))
+        with self.store.transaction():
+            self.store.lock_queue()
+            queued = self.store.queued_events(1)
+            if not queued:
+                return 0
+            qid, record, _ = queued[0]
+            reason = f"could not be scored: {type(error).__name__}: {error}"
+            raw = {"id": record.id, "type": record.type, "lead_id": record.lead_id, "email": record.email}
+            summary = RunSummary("events", "api-queue", 1, 0, 0, 0, 1, now_us, now_us)
+            self.store.record_run(summary, [Reject("api-queue", qid, reason, raw=raw)])
+            self.store.unqueue([qid])
+        log.error("queued event %r set aside as a reject: %s", record.id, reason)
+        return 1
+
+    def catch_up(self) -> None:
+        """Returns once every event acknowledged before the call is scored (read-your-writes).
+
+        Another process scores the queue when ``score_inline`` is off: this waits for it, polling, and
+        after ``catch_up_s`` (that process is gone, or far behind) scores what is left itself."""
+        with self.lock:
+            bounds = self.store.queue_bounds()
+        if bounds is None:
+            return
+        head = bounds[1]
+        deadline = time.monotonic() + (0.0 if self.score_inline else self.catch_up_s)
+        pause = 0.001
+        while True:
+            with self.lock:
+                bounds = self.store.queue_bounds()
+            if bounds is None or bounds[0] > head:
+                return
+            if time.monotonic() >= deadline:
+                self.drain()
+                continue
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
 
     def upsert_leads(self, items: Sequence[Any], now: datetime, prepare: Prepare | None = None) -> BatchOutcome:
         """Upserts the valid leads (by id, else email) and rescores them at ``now``."""
@@ -134,8 +252,9 @@ class LiveService:
         now = max(r.now for r in group)
         try:
             with self.store.transaction():
-                # The model lock, shared: an activation waits for this write, or this write for it.
-                self._refresh(lock=True)
+                if load is not queue_events:
+                    # The model lock, shared: an activation waits for this write, or this write for it.
+                    self._refresh(lock=True)
                 report = load(
                     self.store,
                     self.scorer,
@@ -174,6 +293,15 @@ class _Request:
     done: bool = False
     outcome: BatchOutcome | None = None
     error: BaseException | None = None
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """A database that cannot be used at the moment (locked past the busy timeout, a server gone), as
+    opposed to a row it refuses: the first says nothing about the events being written."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    psycopg = sys.modules.get("psycopg")  # imported only if a PostgreSQL store has loaded it
+    return psycopg is not None and isinstance(exc, psycopg.OperationalError)
 
 
 def _prepared(items: Sequence[Any], prepare: Prepare | None) -> list[dict[str, Any] | Reject]:

@@ -228,4 +228,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX predictions_rank ON predictions(name, probability DESC);
         """,
     ),
+    (
+        "0009_event_queue",
+        """
+        CREATE TABLE event_queue (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            event TEXT NOT NULL,
+            queued_at BIGINT NOT NULL
+        );
+        """,
+    ),
 ]

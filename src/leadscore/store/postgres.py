@@ -10,6 +10,7 @@ import psycopg
 
 from leadscore.store.api_keys import ApiKeyRows
 from leadscore.store.common import NestedTransactions
+from leadscore.store.event_queue import PostgresEventQueueRows
 from leadscore.store.model_versions import ModelVersionRows
 from leadscore.store.outbox import OutboxRows
 from leadscore.store.outcome_rows import OutcomeRows
@@ -32,6 +33,7 @@ class PostgresStore(
     ScoreQueries,
     ApiKeyRows,
     OutboxRows,
+    PostgresEventQueueRows,
     ModelVersionRows,
     OutcomeRows,
     PredictionRows,
@@ -71,6 +73,9 @@ class PostgresStore(
                 self.db.execute("INSERT INTO migrations VALUES (%s, now())", (name,))
                 applied.append(name)
         return applied
+
+    def defer_checkpoints(self) -> None:
+        """Nothing to do: the PostgreSQL server checkpoints by itself."""
 
     def lock_models(self, exclusive: bool = False) -> None:
         """Every write that scores holds this shared, so an activation (exclusive) waits for writes in flight

@@ -46,6 +46,7 @@ BULK: dict[str, tuple[tuple[str, str], ...]] = {
         ("last_engagement_at", "bigint"),
         ("updated_at", "bigint"),
     ),
+    "event_queue": (("event", "text"), ("queued_at", "bigint")),
     "account_scores": (
         ("model", "text"),
         ("account_id", "text"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from leadscore.store.api_keys import ApiKeyRows
 from leadscore.store.common import NestedTransactions
+from leadscore.store.event_queue import EventQueueRows
 from leadscore.store.migrations import MIGRATIONS
 from leadscore.store.model_versions import ModelVersionRows
 from leadscore.store.outbox import OutboxRows
@@ -26,6 +27,7 @@ class SQLiteStore(
     ScoreQueries,
     ApiKeyRows,
     OutboxRows,
+    EventQueueRows,
     ModelVersionRows,
     OutcomeRows,
     PredictionRows,
@@ -69,6 +71,13 @@ class SQLiteStore(
                 self.db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
             applied.append(name)
         return applied
+
+    def defer_checkpoints(self) -> None:
+        """Leaves WAL checkpoints to the store's other connections. A commit that fills the WAL past 1,000
+        pages copies it back into the database file and syncs it, in the committing thread: on a server
+        process that is every request waiting behind it. Its scorer process commits more than it does,
+        and takes that cost."""
+        self.db.execute("PRAGMA wal_autocheckpoint=0")
 
     def lock_models(self, exclusive: bool = False) -> None:
         """Nothing to do: a write transaction (``BEGIN IMMEDIATE``) already excludes an activation."""
