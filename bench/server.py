@@ -10,6 +10,10 @@ For each backend, in one run, on a fresh database with the sample leads loaded t
   handed to the service layer in one process with no HTTP, scoring in the call (``LiveService``);
 - the time from sending an event to receiving the webhook it causes, on a local receiver.
 
+For the single-event and ``/healthz`` loads it also reports CPU time per request: the server's processes
+(uvicorn, its workers, their scorer and scheduler children), PostgreSQL's, and the generator's own. Their
+sum against what 2 cores give each request (4 ms at 500 a second) shows how close the machine is to full.
+
     python bench/server.py                       # both backends
     python bench/server.py --backend sqlite --rate 500 --seconds 10
 
@@ -72,6 +76,64 @@ class Connection:
             if name.lower() == "content-length":
                 length = int(value)
         return status, await self.reader.readexactly(length)
+
+
+def _descendants(root: int) -> list[int]:
+    """``root`` and every process under it, from ``/proc`` (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU seconds of each process still there."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def measured_cpu(server_pid: int, run: Any) -> tuple[Any, dict[str, float]]:
+    """Runs ``run()`` and returns its result with the CPU seconds it cost the server's processes, PostgreSQL
+    (every ``postgres`` process on the machine) and this generator."""
+    server, postgres = _descendants(server_pid), _postgres_pids()
+    before_server, before_pg, before_self = cpu_seconds(server), cpu_seconds(postgres), time.process_time()
+    result = run()
+    after_server, after_pg = cpu_seconds(server), cpu_seconds(postgres)
+    spent = {
+        "server": sum(after_server[p] - before_server[p] for p in after_server if p in before_server),
+        "postgres": sum(after_pg[p] - before_pg[p] for p in after_pg if p in before_pg),
+        "generator": time.process_time() - before_self,
+    }
+    return result, spent
 
 
 def _event_objects(people: list[Any], count: int, seed: int, now: datetime) -> list[bytes]:
@@ -194,17 +256,20 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
         result: dict[str, Any] = {"backend": name, "workers": server.workers}
 
         singles = _event_objects(people, int(args.rate * args.seconds), 2, now)
-        result["healthz"] = asyncio.run(
-            open_loop(server.port, key, "/healthz", [b""] * len(singles), args.rate, args.pool)
-        )
-        result["single"] = asyncio.run(open_loop(server.port, key, "/v1/events", singles, args.rate, args.pool))
+        assert server.process is not None
+        for name, path, bodies in (("healthz", "/healthz", [b""] * len(singles)), ("single", "/v1/events", singles)):
+            result[name], spent = measured_cpu(
+                server.process.pid,
+                lambda: asyncio.run(open_loop(server.port, key, path, bodies, args.rate, args.pool)),  # noqa: B023
+            )
+            result[name]["cpu_ms_per_request"] = {k: v * 1000 / len(bodies) for k, v in spent.items()}
 
         events = _event_objects(people, args.batch_events, 3, now)
         batches = [b"[" + b",".join(events[i : i + args.batch]) + b"]" for i in range(0, len(events), args.batch)]
         started = time.perf_counter()
         seconds = asyncio.run(closed_loop(server.port, key, batches, args.connections))
         # A read waits until every acknowledged event is scored: the time to it is the time to score them all.
-        status, _ = server.request("GET", "/v1/leads?limit=1", None, key)
+        status, _ = server.request("GET", "/v1/leads?limit=1", None, key, timeout=600)
         assert status == 200
         scored_s = time.perf_counter() - started
         result["batch"] = {"events_per_s": len(events) / seconds, "scored_per_s": len(events) / scored_s,
@@ -295,6 +360,11 @@ def main() -> None:
         print(f"  single events offered at {args.rate:,.0f}/s: served {s['requests_per_s']:,.0f}/s, "
               f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, errors {s['errors']:.0f}")  # fmt: skip
         print(f"    baseline /healthz at the same load: p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms")
+        for label, figures in (("single events", s), ("/healthz", h)):
+            cpu = figures["cpu_ms_per_request"]
+            print(f"    CPU ms a request, {label}: server {cpu['server']:.2f}, PostgreSQL {cpu['postgres']:.2f}, "
+                  f"generator {cpu['generator']:.2f}, sum {sum(cpu.values()):.2f} (2 cores at {args.rate:,.0f}/s: "
+                  f"{2000 / args.rate:.2f})")  # fmt: skip
         scored = r["batch"].get("scored_per_s", batch)
         print(f"  batches of {args.batch}: {batch:,.0f} events/s acknowledged, {scored:,.0f} events/s scored "
               f"(to the read that waits for the last); baseline in process, no HTTP, scored in the call: "
