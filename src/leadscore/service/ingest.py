@@ -40,6 +40,16 @@ class IngestReport:
     def rejected(self) -> int:
         return len(self.rejects)
 
+    def take(self, batch: list[T | Reject]) -> list[T]:
+        """Counts a batch as read, keeps its rejects, and returns the rows left to load."""
+        self.read += len(batch)
+        self.rejects.extend(r for r in batch if isinstance(r, Reject))
+        return [r for r in batch if not isinstance(r, Reject)]
+
+    def duplicate(self, line: int) -> None:
+        self.duplicates += 1
+        self.duplicate_lines.append(line)
+
     def count(self, result: WriteResult) -> None:
         self.score_changes += result.changed
         self.stage_changes += result.stage_changes
@@ -85,9 +95,7 @@ def ingest_events(
     now_us = to_micros(now)
     started = now_us
     for batch in _batches(rows, batch_size):
-        records = [r for r in batch if isinstance(r, EventRecord)]
-        report.rejects.extend(r for r in batch if isinstance(r, Reject))
-        report.read += len(batch)
+        records = report.take(batch)
         with store.transaction():
             resolved = store.resolve_leads([(r.lead_id, r.email) for r in records], now_us)
             seqs = [seq for seq, _ in resolved]
@@ -97,8 +105,7 @@ def ingest_events(
             causes: dict[int, list[str]] = {}
             for (seq, lead_id), record, is_new in zip(resolved, records, fresh, strict=True):
                 if not is_new:
-                    report.duplicates += 1
-                    report.duplicate_lines.append(record.line)
+                    report.duplicate(record.line)
                     continue
                 report.loaded += 1
                 event = Event(record.id, lead_id, record.type, record.occurred_at, record.properties)
@@ -133,16 +140,13 @@ def queue_events(
     report = IngestReport("events", source, scored=False)
     now_us = to_micros(now)
     for batch in _batches(rows, batch_size):
-        records = [r for r in batch if isinstance(r, EventRecord)]
-        report.rejects.extend(r for r in batch if isinstance(r, Reject))
-        report.read += len(batch)
+        records = report.take(batch)
         with store.transaction():
             known = store.known_event_ids(sorted({r.id for r in records}))
             queued = []
             for record in records:
                 if record.id in known:
-                    report.duplicates += 1
-                    report.duplicate_lines.append(record.line)
+                    report.duplicate(record.line)
                     continue
                 known.add(record.id)
                 queued.append(record)
@@ -169,10 +173,9 @@ def ingest_leads(
     report = IngestReport("leads", source, scored=bool(scorer.models))
     now_us = to_micros(now)
     for batch in _batches(rows, batch_size):
-        leads = [r for r in batch if isinstance(r, LeadRecord)]
-        accounts = [r for r in batch if isinstance(r, AccountRecord)]
-        report.rejects.extend(r for r in batch if isinstance(r, Reject))
-        report.read += len(batch)
+        rows_left: list[LeadRecord | AccountRecord] = report.take(batch)
+        leads = [r for r in rows_left if isinstance(r, LeadRecord)]
+        accounts = [r for r in rows_left if isinstance(r, AccountRecord)]
         with store.transaction():
             if accounts:
                 report.accounts += store.upsert_accounts(accounts, now_us)

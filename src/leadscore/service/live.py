@@ -96,8 +96,12 @@ class LiveService:
         generation = self.store.model_generation(lock)
         if generation != self.generation:
             self.models = scoring_versions(self.store, self.project_models)
-            self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+            self._fresh_scorer()
             self.generation = generation
+
+    def _fresh_scorer(self) -> None:
+        """Drops every cached lead state: after a failed transaction they may hold what was rolled back."""
+        self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
 
     def ingest_events(self, items: Sequence[Any], now: datetime, prepare: Prepare | None = None) -> BatchOutcome:
         """Queues the valid events (a re-sent id changes nothing); with ``score_inline``, scores them too
@@ -125,7 +129,7 @@ class LiveService:
             except Exception as exc:
                 if store_unavailable(exc):
                     raise  # nothing wrong with the events: the caller retries later
-                self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+                self._fresh_scorer()
                 log.exception("scoring a batch of queued events failed; scoring them one at a time")
             taken = 0
             for _ in range(limit):
@@ -134,7 +138,7 @@ class LiveService:
                 except Exception as exc:
                     if store_unavailable(exc):
                         raise
-                    self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+                    self._fresh_scorer()
                     done = self._set_aside(exc)
                 if not done:
                     break
@@ -266,7 +270,7 @@ class LiveService:
                     keep_run=False,
                 )
         except BaseException as exc:
-            self.scorer = Scorer(self.store, self.models, capacity=self.scorer.capacity, shared=True)
+            self._fresh_scorer()
             for request in group:
                 request.error, request.done = exc, True
             return

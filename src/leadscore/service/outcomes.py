@@ -22,9 +22,7 @@ def load_outcomes(store: Store, rows: Iterable[OutcomeRecord | Reject], *, now: 
     now_us = to_micros(now)
     iterator = iter(rows)
     while batch := list(islice(iterator, BATCH)):
-        report.read += len(batch)
-        records = [r for r in batch if isinstance(r, OutcomeRecord)]
-        report.rejects.extend(r for r in batch if isinstance(r, Reject))
+        records: list[OutcomeRecord] = report.take(batch)
         seqs = store.find_leads([(r.lead_id, r.email) for r in records])
         keep = []
         for record, seq in zip(records, seqs, strict=True):

@@ -15,6 +15,7 @@ import orjson
 
 from leadscore.engine.types import from_micros, to_micros
 from leadscore.ingest.records import EventRecord
+from leadscore.store.common import chunks
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 
@@ -79,10 +80,8 @@ class EventQueueRows:
         return [QueuedEvent(int(qid), decode_event(text, int(qid)), int(at)) for qid, text, at in rows]
 
     def unqueue(self, ids: Sequence[int]) -> None:
-        m = self._mark
-        for start in range(0, len(ids), 900):
-            chunk = list(ids[start : start + 900])
-            self.db.execute(f"DELETE FROM event_queue WHERE id IN ({','.join([m] * len(chunk))})", chunk)
+        for chunk in chunks(ids):
+            self.db.execute(f"DELETE FROM event_queue WHERE id IN ({','.join([self._mark] * len(chunk))})", chunk)
 
     def queue_bounds(self) -> tuple[int, int] | None:
         """The oldest and newest queued ids, or None when the queue is empty. Everything acknowledged
@@ -92,12 +91,10 @@ class EventQueueRows:
 
     def known_event_ids(self, ids: Sequence[str]) -> set[str]:
         """The ids among ``ids`` already stored in ``events``: a re-sent event, acknowledged as a duplicate."""
-        m = self._mark
         found: set[str] = set()
-        for start in range(0, len(ids), 900):
-            chunk = list(ids[start : start + 900])
-            rows = self.db.execute(f"SELECT id FROM events WHERE id IN ({','.join([m] * len(chunk))})", chunk)
-            found.update(row[0] for row in rows)
+        for chunk in chunks(ids):
+            marks = ",".join([self._mark] * len(chunk))
+            found.update(row[0] for row in self.db.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk))
         return found
 
 
