@@ -207,3 +207,54 @@ def test_a_leads_predictive_score_is_read_beside_its_points(api: Api, project: P
     assert (prediction["name"], prediction["version"], prediction["probability"]) == ("predictive", "v7", 0.42)
     assert prediction["up"][0]["feature"] == "events.demo.30d" and prediction["down"] == []
     assert prediction["as_of"].startswith("2025-11-20")
+
+
+def test_the_fast_ingest_path_answers_as_the_fastapi_route_does(project: Project) -> None:
+    """Ingest requests without an ``Origin`` header are answered by ``FastIngest``; cross-origin ones by the
+    FastAPI route behind the CORS middleware. Each case goes through both and must get the same answer."""
+    config = ServerConfig(max_body_bytes=3000, max_batch=3, cors_origins=["https://app.example"])
+    client, headers = client_for(project, config)
+    store = open_store(project.database, base=project.root)
+    read_only = {"X-API-Key": create_key(store, "reader", ["read"], datetime.now(UTC))}
+    store.close()
+    cases: list[tuple[str, str, object, dict[str, str]]] = [
+        ("/v1/events", "ok", [_demo("a"), {"type": "page_view"}], headers),
+        ("/v1/events", "one bad", {"type": "page_view"}, headers),
+        ("/v1/events", "none usable", [{"type": "x"}, 3], headers),
+        ("/v1/events", "not JSON", b"{nope", headers),
+        ("/v1/events", "a string", b'"hello"', headers),
+        ("/v1/events", "too many", [_demo(str(n)) for n in range(4)], headers),
+        ("/v1/events", "too large", b"[" + b" " * 4000 + b"]", headers),
+        ("/v1/events", "no key", [_demo("b")], {}),
+        ("/v1/events", "bad key", [_demo("b")], {"Authorization": "Bearer ls_nope"}),
+        ("/v1/events", "no scope", [_demo("b")], read_only),
+        ("/v1/events", "again", [_demo("a")], headers),
+        ("/v1/leads", "lead", [{"id": "L9", "title": "VP Sales"}, {"created_at": "never"}], headers),
+        ("/v1/track", "segment", {"batch": [{"event": "Demo Requested", "userId": "u1", "messageId": "m1"}]}, headers),
+        ("/v1/identify", "identify", {"userId": "u1", "traits": {"title": "CTO"}}, headers),
+    ]  # fmt: skip
+    with client:
+        for path, case, body, extra in cases:
+            answers = []
+            for origin in ({}, {"Origin": "https://app.example"}):
+                sent = {**extra, **origin, "content-type": "application/json"}
+                content = body if isinstance(body, bytes) else json.dumps(body).encode()
+                reply = client.post(path, content=content, headers=sent)
+                answers.append((reply.status_code, reply.json(), reply.headers["content-type"]))
+                assert reply.status_code < 500, (case, reply.text)
+                if origin:
+                    assert reply.headers["access-control-allow-origin"] == "https://app.example", case
+                else:
+                    assert "access-control-allow-origin" not in reply.headers, case
+            # The second request of a pair re-sends the first's items: its accepted count is a duplicate.
+            fast, routed = answers
+            if fast[0] == 200 and path != "/v1/leads" and path != "/v1/identify":
+                fast_body = {**fast[1], "accepted": fast[1]["accepted"] + fast[1]["duplicates"], "duplicates": 0}
+                routed_body = {
+                    **routed[1],
+                    "accepted": routed[1]["accepted"] + routed[1]["duplicates"],
+                    "duplicates": 0,
+                }
+                assert (fast[0], fast_body, fast[2]) == (routed[0], routed_body, routed[2]), case
+            else:
+                assert fast == routed, case

@@ -284,7 +284,7 @@ def test_count_refuses_unknown_tables(store: Store) -> None:
 def test_the_event_queue_keeps_events_as_validated_in_order_and_never_reuses_an_id(store: Store) -> None:
     many = [EventRecord(f"q{n}", "email_click", T0 + timedelta(minutes=n), lead_id=f"L{n % 3}") for n in range(150)]
     one = EventRecord("x", "page_view", T0, email="a@b.io", properties={"url": "/pricing", "n": 2, "ok": True})
-    with store.transaction():
+    with store.queue_transaction():
         store.queue_events([one], NOW)  # a few go as one parameter on PostgreSQL, many by COPY
         store.queue_events(many, NOW)
     queued = store.queued_events(1000)
@@ -297,13 +297,28 @@ def test_the_event_queue_keeps_events_as_validated_in_order_and_never_reuses_an_
     assert first.properties == {"url": "/pricing", "n": 2, "ok": True}
     assert queued[5].record.lead_id == "L1" and queued[5].record.occurred_at == T0 + timedelta(minutes=4)
     with store.transaction():
-        store.unqueue(ids[1:])
-    assert store.queue_bounds() == (ids[0], ids[0])
+        store.unqueue(ids[:-1])  # scoring always takes the oldest
+    assert store.queue_bounds() == (ids[-1], ids[-1])
+    assert [q.id for q in store.queued_events(10)] == ids[-1:]
     with store.transaction():
-        store.unqueue(ids[:1])
+        store.unqueue(ids[-1:])
+    with store.queue_transaction():
         store.queue_events([one], NOW)
     bounds = store.queue_bounds()
     assert bounds is not None and bounds[0] > ids[-1]  # read-your-writes relies on ids that only grow
+
+
+def test_events_taken_out_of_the_queue_come_back_if_the_scoring_transaction_rolls_back(store: Store) -> None:
+    with store.queue_transaction():
+        store.queue_events([EventRecord(f"r{n}", "email_click", T0, lead_id="L1") for n in range(3)], NOW)
+    ids = [q.id for q in store.queued_events(10)]
+    with pytest.raises(RuntimeError), store.transaction():
+        store.unqueue(ids[:2])
+        raise RuntimeError("scoring failed")
+    assert [q.id for q in store.queued_events(10)] == ids
+    with store.transaction():
+        store.unqueue(ids[:2])
+    assert [q.id for q in store.queued_events(10)] == ids[2:]
 
 
 def test_known_event_ids_are_those_stored_in_events(store: Store) -> None:
@@ -312,3 +327,16 @@ def test_known_event_ids_are_those_stored_in_events(store: Store) -> None:
         store.insert_events([_event("e1", seq, 1), _event("e2", seq, 2)], NOW)
     assert store.known_event_ids(["e2", "e3", "e1"]) == {"e1", "e2"}
     assert store.known_event_ids([]) == set()
+
+
+
+@pytest.mark.parametrize("fresh", [1, 150])  # PostgreSQL: one statement for a few, COPY for many
+def test_the_queue_takes_only_events_not_stored_yet_and_says_which_were(store: Store, fresh: int) -> None:
+    with store.transaction():
+        [(seq, _)] = store.resolve_leads([("L1", None)], NOW)
+        store.insert_events([_event("e1", seq, 1)], NOW)
+    records = [EventRecord("e1", "email_click", T0, lead_id="L1")]
+    records += [EventRecord(f"n{n}", "email_click", T0 + timedelta(minutes=n), lead_id="L1") for n in range(fresh)]
+    with store.queue_transaction():
+        assert store.queue_events(records, NOW) == {"e1"}
+    assert [q.record.id for q in store.queued_events(1000)] == [f"n{n}" for n in range(fresh)]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from leadscore.ingest.records import LeadRecord
+from leadscore.ingest.records import EventRecord, LeadRecord
 from leadscore.store import migrations
-from leadscore.store.sqlite import SQLiteStore
+from leadscore.store.sqlite import SQLITE_MIGRATIONS, SQLiteStore
 
 NOW = 1_767_225_600_000_000
 
@@ -31,25 +30,71 @@ def test_a_new_store_is_in_wal_mode_and_readers_do_not_block_the_writer(tmp_path
         store.close()
 
 
-def test_a_database_from_an_older_release_is_upgraded_and_keeps_its_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first = migrations.MIGRATIONS[:1]  # the first release: the core tables only
-    monkeypatch.setattr("leadscore.store.sqlite.MIGRATIONS", first)
-    old = SQLiteStore(tmp_path / "leads.db")
-    with old.transaction():
-        seqs, _, _ = old.upsert_leads([LeadRecord("L1", "ann@acme.io", {"title": "VP Sales"})], NOW)
-    assert "api_keys" not in {r[0] for r in old.db.execute("SELECT name FROM sqlite_master")}
-    old.close()
+def _old_release(path: Path, upto: str) -> None:
+    """A database as an earlier release left it: the migrations up to ``upto`` applied, by that release's SQL."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, script in migrations.MIGRATIONS:
+        db.executescript(script)
+        db.execute("INSERT INTO migrations VALUES (?, datetime('now'))", (name,))
+        if name == upto:
+            break
+    db.close()
 
-    monkeypatch.undo()
+
+def test_a_database_from_an_older_release_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
+    _old_release(tmp_path / "leads.db", "0001_core")  # the first release: the core tables only
+    db = sqlite3.connect(tmp_path / "leads.db", isolation_level=None)
+    db.execute("INSERT INTO leads(seq, id, email, fields, updated_at) VALUES (1, 'L1', 'ann@acme.io', ?, ?)",
+               ('{"title": "VP Sales"}', NOW))  # fmt: skip
+    assert "api_keys" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    db.close()
+
     upgraded = SQLiteStore(tmp_path / "leads.db")
     try:
         recorded = [r[0] for r in upgraded.db.execute("SELECT name FROM migrations ORDER BY name")]
-        assert recorded == [name for name, _ in migrations.MIGRATIONS]
+        assert recorded == [name for name, _ in SQLITE_MIGRATIONS]
         tables = {r[0] for r in upgraded.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"api_keys", "outbox", "outcomes", "predictions"} <= tables
-        assert upgraded.load_leads(seqs)[seqs[0]].fields["title"] == "VP Sales"
+        assert {"api_keys", "outbox", "outcomes", "predictions", "queue_progress"} <= tables
+        assert upgraded.load_leads([1])[1].fields["title"] == "VP Sales"
         assert upgraded.migrate() == []
     finally:
         upgraded.close()
+
+
+def test_events_an_older_release_queued_in_the_database_file_move_to_the_queue_file(tmp_path: Path) -> None:
+    _old_release(tmp_path / "leads.db", "0009_event_queue")
+    db = sqlite3.connect(tmp_path / "leads.db", isolation_level=None)
+    events = [(f'{{"id": "e{n}", "type": "email_click", "at": {NOW}, "lead_id": "L1"}}', NOW + n) for n in range(3)]
+    db.executemany("INSERT INTO event_queue(event, queued_at) VALUES (?, ?)", events)
+    db.close()
+
+    store = SQLiteStore(tmp_path / "leads.db")
+    try:
+        assert store.db.execute("SELECT count(*) FROM event_queue").fetchone()[0] == 0
+        queued = store.queued_events(10)
+        assert [(q.record.id, q.queued_at) for q in queued] == [(f"e{n}", NOW + n) for n in range(3)]
+    finally:
+        store.close()
+    assert Path(f"{tmp_path / 'leads.db'}-queue").exists()
+
+
+def test_a_lost_queue_file_never_makes_new_events_look_scored(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "leads.db")
+    record = EventRecord("a", "email_click", datetime(2026, 1, 1, tzinfo=UTC), lead_id="L1")
+    store.queue_events([record, record], NOW)
+    ids = [q.id for q in store.queued_events(10)]
+    with store.transaction():
+        store.unqueue(ids)
+    store.close()
+    for suffix in ("-queue", "-queue-wal", "-queue-shm"):
+        Path(f"{tmp_path / 'leads.db'}{suffix}").unlink(missing_ok=True)
+
+    store = SQLiteStore(tmp_path / "leads.db")
+    try:
+        store.queue_events([record], NOW)
+        [again] = store.queued_events(10)
+        assert again.id > max(ids)
+    finally:
+        store.close()

@@ -7,20 +7,18 @@ import base64
 import binascii
 import gc
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.concurrency import run_in_threadpool
 
 from leadscore.api import errors, models, observability, webhooks
-from leadscore.api.auth import KeyCache, RateLimiter, requires
+from leadscore.api.auth import Gate, KeyCache, RateLimiter, requires
 from leadscore.api.errors import ApiError
+from leadscore.api.ingest_http import FastIngest, Handoff, IngestEndpoint, ingest, too_large
 from leadscore.api.render import account_score_out, history_out, prediction_out, score_out, transitions_out
 from leadscore.api.schemas import (
     EVENT_BODY,
@@ -36,7 +34,7 @@ from leadscore.api.schemas import (
 from leadscore.ingest.segment import identify_lead, track_event
 from leadscore.service.delivery import DeliveryWorker, Schedule
 from leadscore.service.keys import ApiKey
-from leadscore.service.live import BatchOutcome, LiveService
+from leadscore.service.live import LiveService
 from leadscore.service.project import LoadedModel, ServerConfig, load_project
 from leadscore.store.score_queries import ScoreFilter
 from leadscore.store.url import open_store
@@ -54,24 +52,36 @@ def create_app(
 ) -> FastAPI:
     """The app on a service; with ``deliveries``, webhook deliveries are sent from this process too."""
     config = config or ServerConfig()
+    handoff = Handoff()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if deliveries is not None:
             service.on_commit = deliveries.notify
+            service.on_queue = deliveries.queued
+            service.on_wait = deliveries.hurry
             deliveries.start()
         yield
         if deliveries is not None:
             deliveries.stop()
+        handoff.close()
         service.store.close()
 
     app = FastAPI(title="leadscore", version="1", lifespan=lifespan)
     app.state.service = service
     app.state.config = config
-    app.state.limiter = RateLimiter(config.rate_limit_per_minute) if config.rate_limit_per_minute else None
     app.state.keys = KeyCache(config.key_cache_seconds)
+    limiter = RateLimiter(config.rate_limit_per_minute) if config.rate_limit_per_minute else None
+    app.state.gate = Gate(service, app.state.keys, limiter)
     if config.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=config.cors_origins, allow_methods=["*"], allow_headers=["*"])
+    events = IngestEndpoint("/v1/events", service.ingest_events, "events")
+    leads = IngestEndpoint("/v1/leads", service.upsert_leads, "leads")
+    track = IngestEndpoint("/v1/track", service.ingest_events, "track", track_event)
+    identify = IngestEndpoint("/v1/identify", service.upsert_leads, "identify", identify_lead)
+    app.add_middleware(
+        FastIngest, endpoints=[events, leads, track, identify], config=config, gate=app.state.gate, handoff=handoff
+    )
     errors.install(app)
     observability.install(app, service)
     app.include_router(webhooks.router)
@@ -96,22 +106,22 @@ def create_app(
         """One event, or a JSON array of up to ``max_batch``. A 2xx reply means every accepted event is
         durably stored; it is scored moments later, and reads wait for that. A re-sent id changes nothing
         (it is counted as a duplicate once its first copy is scored)."""
-        return await _ingest(request, config, service.ingest_events, "events")
+        return await _ingest(request, events, config, handoff)
 
     @app.post("/v1/leads", **ingest_route(LEAD_BODY, config))
     async def post_leads(request: Request, key: IngestKey) -> Any:
         """Upserts one lead or a JSON array of leads, by id, else email, and rescores them."""
-        return await _ingest(request, config, service.upsert_leads, "leads")
+        return await _ingest(request, leads, config, handoff)
 
     @app.post("/v1/track", **ingest_route(SEGMENT_TRACK, config))
     async def post_track(request: Request, key: IngestKey) -> Any:
         """Segment ``track`` calls as they are (one, an array, or ``{"batch": [...]}``), stored as events."""
-        return await _ingest(request, config, service.ingest_events, "track", track_event)
+        return await _ingest(request, track, config, handoff)
 
     @app.post("/v1/identify", **ingest_route(SEGMENT_IDENTIFY, config))
     async def post_identify(request: Request, key: IngestKey) -> Any:
         """Segment ``identify`` calls as they are: the user becomes a lead, its traits lead fields."""
-        return await _ingest(request, config, service.upsert_leads, "identify", identify_lead)
+        return await _ingest(request, identify, config, handoff)
 
     @app.get("/v1/leads/{ref}", response_model=LeadDetail, tags=["read"])
     def get_lead(ref: str, key: ReadKey) -> Any:
@@ -237,54 +247,11 @@ def ingest_route(schema: dict[str, Any], config: ServerConfig) -> dict[str, Any]
     }
 
 
-async def _ingest(
-    request: Request,
-    config: ServerConfig,
-    call: Callable[..., BatchOutcome],
-    endpoint: str,
-    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """Reads the body, hands the items to the service off the event loop, and answers for them all.
-
-    With ``prepare`` (a Segment call), Segment's ``{"batch": [...]}`` shape is taken too."""
-    items, single = await _items(request, config, batch_key="batch" if prepare is not None else None)
-    outcome = await run_in_threadpool(call, items, datetime.now(UTC), prepare)
-    return _reply(outcome, len(items), single, endpoint)
-
-
-async def _items(request: Request, config: ServerConfig, batch_key: str | None = None) -> tuple[list[Any], bool]:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
+async def _ingest(request: Request, endpoint: IngestEndpoint, config: ServerConfig, handoff: Handoff) -> Any:
+    """The FastAPI route's way in to ``ingest`` (cross-origin requests; ``FastIngest`` answers the rest)."""
+    if too_large(config, request.headers.get("content-length")):
         raise ApiError(413, "too_large", f"the body is over {config.max_body_bytes} bytes")
-    body = await request.body()
-    if len(body) > config.max_body_bytes:
-        raise ApiError(413, "too_large", f"the body is over {config.max_body_bytes} bytes")
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
-    if batch_key is not None and isinstance(parsed, dict) and isinstance(parsed.get(batch_key), list):
-        parsed = parsed[batch_key]
-    if isinstance(parsed, dict):
-        return [parsed], True
-    if isinstance(parsed, list):
-        if len(parsed) > config.max_batch:
-            raise ApiError(413, "too_large", f"a batch holds at most {config.max_batch} items, got {len(parsed)}")
-        return parsed, False
-    raise ApiError(422, "invalid_request", "expected a JSON object or an array of objects")
-
-
-def _reply(outcome: BatchOutcome, count: int, single: bool, endpoint: str) -> dict[str, Any]:
-    observability.count_ingest(endpoint, outcome.accepted, outcome.duplicates, len(outcome.errors))
-    body = {
-        "accepted": outcome.accepted,
-        "duplicates": outcome.duplicates,
-        "rejected": len(outcome.errors),
-        "errors": outcome.errors,
-    }
-    if outcome.errors and (single or len(outcome.errors) == count):
-        raise ApiError(422, "invalid_items", "no item could be used", outcome.errors)
-    return body
+    return await ingest(endpoint, await request.body(), config, handoff)
 
 
 def _encode_cursor(key: tuple[int, int]) -> str:

@@ -40,12 +40,12 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate
 
 
-def _token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+def bearer_token(authorization: str | None, api_key: str | None) -> str | None:
+    """The key a request presents: ``Authorization: Bearer …``, else ``X-API-Key``."""
+    scheme, _, value = (authorization or "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.headers.get("x-api-key") or None
+    return api_key or None
 
 
 class KeyCache:
@@ -74,31 +74,43 @@ def _fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def requires(scope: str) -> Callable[[Request], Awaitable[ApiKey]]:
-    """A FastAPI dependency: the request's key, which must hold ``scope`` (401 without a valid key, 403
-    without the scope, 429 over the rate limit)."""
+class Gate:
+    """Who may call: a request's key, checked against the store (through ``KeyCache``), its scopes, and
+    the rate limit. One per app, shared by its FastAPI dependencies and its fast ingest path."""
 
-    async def check(request: Request) -> ApiKey:
-        service: LiveService = request.app.state.service
-        cache: KeyCache = request.app.state.keys
-        token = _token(request)
+    def __init__(self, service: LiveService, keys: KeyCache, limiter: RateLimiter | None) -> None:
+        self.service = service
+        self.keys = keys
+        self.limiter = limiter
+
+    async def check(self, token: str | None, scope: str) -> ApiKey:
+        """The key, which must hold ``scope``: else 401 without a valid key, 403 without the scope, 429 over
+        the rate limit."""
         if token is None:
             raise ApiError(401, "unauthorized", "expected an API key: Authorization: Bearer ls_… or X-API-Key")
-        hit, key = cache.get(token)
+        hit, key = self.keys.get(token)
         if not hit:
-            key = await run_in_threadpool(service.run, lambda store: verify_key(store, token))
-            cache.put(token, key)
+            key = await run_in_threadpool(self.service.run, lambda store: verify_key(store, token))
+            self.keys.put(token, key)
         if key is None:
             raise ApiError(401, "unauthorized", "the API key is unknown, malformed or revoked")
         if not key.allows(scope):
             raise ApiError(403, "forbidden", f"this API key lacks the {scope!r} scope")
-        limiter: RateLimiter | None = request.app.state.limiter
-        if limiter is not None:
-            wait = limiter.retry_after(key.id)
+        if self.limiter is not None:
+            wait = self.limiter.retry_after(key.id)
             if wait > 0:
                 raise ApiError(
                     429, "rate_limited", "too many requests for this API key", headers={"Retry-After": f"{wait:.0f}"}
                 )
         return key
+
+
+def requires(scope: str) -> Callable[[Request], Awaitable[ApiKey]]:
+    """A FastAPI dependency: the request's key, which must hold ``scope`` (see ``Gate.check``)."""
+
+    async def check(request: Request) -> ApiKey:
+        gate: Gate = request.app.state.gate
+        token = bearer_token(request.headers.get("authorization"), request.headers.get("x-api-key"))
+        return await gate.check(token, scope)
 
     return check

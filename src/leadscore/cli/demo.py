@@ -56,7 +56,14 @@ def demo(
     if (directory / "leadscore.db").exists():
         if not marker.exists():
             raise ValueError(f"{directory} holds a database that is not a demo's: pass --dir NEW_FOLDER")
-        for name in ("leadscore.db", "leadscore.db-wal", "leadscore.db-shm"):
+        for name in (
+            "leadscore.db",
+            "leadscore.db-wal",
+            "leadscore.db-shm",
+            "leadscore.db-queue",
+            "leadscore.db-queue-wal",
+            "leadscore.db-queue-shm",
+        ):
             (directory / name).unlink(missing_ok=True)  # our own demo: run it again from scratch
     if directory.exists() and not directory.is_dir():
         raise NotADirectoryError(f"{directory}: Not a directory")

@@ -140,18 +140,20 @@ def queue_events(
     report = IngestReport("events", source, scored=False)
     now_us = to_micros(now)
     for batch in _batches(rows, batch_size):
-        records = report.take(batch)
-        with store.transaction():
-            known = store.known_event_ids(sorted({r.id for r in records}))
-            queued = []
-            for record in records:
-                if record.id in known:
-                    report.duplicate(record.line)
-                    continue
-                known.add(record.id)
-                queued.append(record)
-            store.queue_events(queued, now_us)
-            report.loaded += len(queued)
+        records, seen = [], set()
+        for record in report.take(batch):
+            if record.id in seen:
+                report.duplicate(record.line)
+            else:
+                seen.add(record.id)
+                records.append(record)
+        with store.queue_transaction():
+            known = store.queue_events(records, now_us)
+        for record in records:
+            if record.id in known:
+                report.duplicate(record.line)
+            else:
+                report.loaded += 1
         if progress is not None:
             progress(len(batch))
     return _finish(store, scorer, report, as_of, now_us, now_us, keep_run)

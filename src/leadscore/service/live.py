@@ -76,6 +76,8 @@ class LiveService:
         self.queue_lock = threading.Lock()
         self.queue: list[_Request] = []
         self.on_commit = on_commit  # wakes the scorer and the webhook sender once a write is committed
+        self.on_queue: Callable[[], None] | None = None  # wakes the scorer alone: events were queued
+        self.on_wait: Callable[[], None] | None = None  # tells the scorer a read waits for it
         self.score_inline = score_inline
         self.catch_up_s = catch_up_s
         # Lead states stay warm between requests, checked against the store under each lead's lock.
@@ -197,6 +199,8 @@ class LiveService:
         if bounds is None:
             return
         head = bounds[1]
+        if self.on_wait is not None:
+            self.on_wait()
         deadline = time.monotonic() + (0.0 if self.score_inline else self.catch_up_s)
         pause = 0.001
         while True:
@@ -232,8 +236,9 @@ class LiveService:
                 self._run_group(load)
         if request.error is not None:
             raise request.error
-        if self.on_commit is not None:
-            self.on_commit()
+        wake = self.on_queue if load is queue_events else self.on_commit
+        if wake is not None:
+            wake()
         assert request.outcome is not None
         return request.outcome
 
@@ -254,8 +259,10 @@ class LiveService:
             else:
                 combined.extend(request.rows)  # the first request's lines are already its indexes
         now = max(r.now for r in group)
+        # An append to the queue takes the queue's transaction, which on SQLite is not the store's.
+        opened = self.store.queue_transaction() if load is queue_events else self.store.transaction()
         try:
-            with self.store.transaction():
+            with opened:
                 if load is not queue_events:
                     # The model lock, shared: an activation waits for this write, or this write for it.
                     self._refresh(lock=True)

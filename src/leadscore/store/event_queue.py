@@ -9,6 +9,7 @@ by range: on PostgreSQL a lower id can commit after a higher one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
 import orjson
@@ -55,20 +56,30 @@ def decode_event(text: str, line: int) -> EventRecord:
 
 
 class EventQueueRows:
+    """The queue as a table of the store's own database, taken out by id in the scorer's transaction
+    (PostgreSQL; SQLite keeps it in a file of its own, see ``sqlite_queue``)."""
+
     db: Any
     _mark: str
 
-    def queue_events(self, records: Sequence[EventRecord], now_us: int) -> None:
-        """Appends validated events to the queue, in the caller's transaction."""
+    def queue_transaction(self) -> AbstractContextManager[None]:
+        """The transaction an append to the queue runs in: here, the store's own."""
+        return self.transaction()  # type: ignore[attr-defined,no-any-return]
+
+    def queue_events(self, records: Sequence[EventRecord], now_us: int) -> set[str]:
+        """Appends the validated events whose ids are not stored in ``events`` yet, in the caller's
+        transaction; returns the ids that were (a re-sent event: a duplicate). ``records`` hold each id once."""
         if not records:
-            return
-        rows = [(encode_event(r), now_us) for r in records]
+            return set()
+        known = self.known_event_ids([r.id for r in records])
+        rows = [(encode_event(r), now_us) for r in records if r.id not in known]
         m = self._mark
         cursor = self.db.cursor()
         try:
             cursor.executemany(f"INSERT INTO event_queue(event, queued_at) VALUES ({m},{m})", rows)
         finally:
             cursor.close()
+        return known
 
     def lock_queue(self) -> None:
         """Makes queue consumers take turns (PostgreSQL overrides it; SQLite's write lock already does)."""
@@ -80,6 +91,8 @@ class EventQueueRows:
         return [QueuedEvent(int(qid), decode_event(text, int(qid)), int(at)) for qid, text, at in rows]
 
     def unqueue(self, ids: Sequence[int]) -> None:
+        """Takes scored events out of the queue, in the caller's transaction. ``ids`` are always the oldest
+        queued ones (a prefix of ``queued_events``): a backend may rely on that."""
         for chunk in chunks(ids):
             self.db.execute(f"DELETE FROM event_queue WHERE id IN ({','.join([self._mark] * len(chunk))})", chunk)
 
@@ -96,23 +109,3 @@ class EventQueueRows:
             marks = ",".join([self._mark] * len(chunk))
             found.update(row[0] for row in self.db.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk))
         return found
-
-
-class PostgresEventQueueRows(EventQueueRows):
-    """The queue on PostgreSQL: appended by ``COPY`` when there are many, read by one consumer at a time."""
-
-    def queue_events(self, records: Sequence[EventRecord], now_us: int) -> None:
-        self.append_rows("event_queue", [(encode_event(r), now_us) for r in records])  # type: ignore[attr-defined]
-
-    def lock_queue(self) -> None:
-        """Held by a consumer until its transaction ends: two server processes' scorers take turns, so the
-        second never scores an event the first has taken but not yet committed."""
-        self.db.execute("SELECT pg_advisory_xact_lock(2, 0)")
-
-    def unqueue(self, ids: Sequence[int]) -> None:
-        self.db.execute("DELETE FROM event_queue WHERE id = ANY(%s)", (list(ids),))
-
-    def known_event_ids(self, ids: Sequence[str]) -> set[str]:
-        if not ids:
-            return set()
-        return {row[0] for row in self.db.execute("SELECT id FROM events WHERE id = ANY(%s)", (list(ids),))}

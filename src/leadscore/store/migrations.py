@@ -6,7 +6,8 @@ Times are integer microseconds since the epoch, UTC.
 
 from __future__ import annotations
 
-# PostgreSQL adds one of its own, 0008_event_counts (see postgres_migrations.py): number the next shared one 0009.
+# PostgreSQL adds one of its own, 0008_event_counts (see postgres_migrations.py), and SQLite one, 0010_queue_progress
+# (see sqlite.py): number the next shared one 0011.
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_core",

@@ -10,12 +10,12 @@ import psycopg
 
 from leadscore.store.api_keys import ApiKeyRows
 from leadscore.store.common import NestedTransactions
-from leadscore.store.event_queue import PostgresEventQueueRows
 from leadscore.store.model_versions import ModelVersionRows
 from leadscore.store.outbox import OutboxRows
 from leadscore.store.outcome_rows import OutcomeRows
 from leadscore.store.postgres_ingest import PostgresIngestWrites
 from leadscore.store.postgres_migrations import POSTGRES_MIGRATIONS
+from leadscore.store.postgres_queue import PostgresEventQueueRows
 from leadscore.store.postgres_scores import PostgresScoreReads
 from leadscore.store.prediction_rows import PredictionRows
 from leadscore.store.score_queries import ScoreQueries

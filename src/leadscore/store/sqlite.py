@@ -8,7 +8,6 @@ from pathlib import Path
 
 from leadscore.store.api_keys import ApiKeyRows
 from leadscore.store.common import NestedTransactions
-from leadscore.store.event_queue import EventQueueRows
 from leadscore.store.migrations import MIGRATIONS
 from leadscore.store.model_versions import ModelVersionRows
 from leadscore.store.outbox import OutboxRows
@@ -17,7 +16,23 @@ from leadscore.store.prediction_rows import PredictionRows
 from leadscore.store.score_queries import ScoreQueries
 from leadscore.store.sqlite_common import connect
 from leadscore.store.sqlite_ingest import IngestWrites
+from leadscore.store.sqlite_queue import SQLiteEventQueue
 from leadscore.store.sqlite_scores import ScoreReads
+
+# SQLite only: how far the event queue, in its own file, is scored (see ``sqlite_queue``).
+SQLITE_MIGRATIONS = [
+    *MIGRATIONS,
+    (
+        "0010_queue_progress",
+        """
+        CREATE TABLE queue_progress (
+            id INTEGER PRIMARY KEY CHECK (id = 0),
+            scored_through INTEGER NOT NULL
+        );
+        INSERT INTO queue_progress VALUES (0, 0);
+        """,
+    ),
+]
 
 
 class SQLiteStore(
@@ -27,12 +42,13 @@ class SQLiteStore(
     ScoreQueries,
     ApiKeyRows,
     OutboxRows,
-    EventQueueRows,
+    SQLiteEventQueue,
     ModelVersionRows,
     OutcomeRows,
     PredictionRows,
 ):
-    """Writes go through ``self.db``; the full scan reads through its own connection (a WAL snapshot)."""
+    """Writes go through ``self.db``; the full scan reads through its own connection (a WAL snapshot); the
+    event queue is a file of its own, on ``self.queue_db`` (see ``sqlite_queue``)."""
 
     _mark = "?"
     _skip_locked = ""
@@ -42,8 +58,10 @@ class SQLiteStore(
         self.url = f"sqlite:///{self.path}"
         self.db = connect(self.path)
         self.migrate()
+        self.open_queue()
 
     def close(self) -> None:
+        self.close_queue()
         self.db.close()
 
     @contextmanager
@@ -53,15 +71,17 @@ class SQLiteStore(
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
+            self.queue_rolled_back()
             raise
         self.db.execute("COMMIT")
+        self.queue_committed()
 
     def migrate(self) -> list[str]:
         """Applies the migrations not yet recorded; returns their names."""
         self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
         done = {row[0] for row in self.db.execute("SELECT name FROM migrations")}
         applied = []
-        for name, script in MIGRATIONS:
+        for name, script in SQLITE_MIGRATIONS:
             if name in done:
                 continue
             with self.transaction():
@@ -78,6 +98,7 @@ class SQLiteStore(
         process that is every request waiting behind it. Its scorer process commits more than it does,
         and takes that cost."""
         self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self.queue_db.execute("PRAGMA wal_autocheckpoint=0")
 
     def lock_models(self, exclusive: bool = False) -> None:
         """Nothing to do: a write transaction (``BEGIN IMMEDIATE``) already excludes an activation."""
