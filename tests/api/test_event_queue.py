@@ -162,3 +162,14 @@ def test_a_database_that_cannot_be_used_leaves_the_queue_as_it_is(
     monkeypatch.undo()
     assert store.count("rejects") == 0
     assert queued.drain() == 1
+
+
+def test_a_read_that_must_wait_tells_the_scorer_and_one_that_need_not_does_not(queued: LiveService) -> None:
+    calls: list[str] = []
+    queued.on_wait = lambda: calls.append("hurry")
+    queued.catch_up()
+    assert calls == []  # the queue is empty: nothing to wait for
+    queued.ingest_events([_event("e1", "L1")], NOW)
+    queued.catch_up_s = 0.0  # no scorer here: the read scores the queue itself, after telling the scorer
+    queued.catch_up()
+    assert calls == ["hurry"] and queued.store.queue_bounds() is None

@@ -329,7 +329,6 @@ def test_known_event_ids_are_those_stored_in_events(store: Store) -> None:
     assert store.known_event_ids([]) == set()
 
 
-
 @pytest.mark.parametrize("fresh", [1, 150])  # PostgreSQL: one statement for a few, COPY for many
 def test_the_queue_takes_only_events_not_stored_yet_and_says_which_were(store: Store, fresh: int) -> None:
     with store.transaction():

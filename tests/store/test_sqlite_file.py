@@ -98,3 +98,17 @@ def test_a_lost_queue_file_never_makes_new_events_look_scored(tmp_path: Path) ->
         assert again.id > max(ids)
     finally:
         store.close()
+
+
+def test_the_queue_file_is_made_by_the_first_queued_event_not_by_opening_the_store(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "leads.db")
+    try:
+        assert store.queue_bounds() is None and store.queued_events(10) == []
+        with store.transaction():
+            store.upsert_leads([LeadRecord("L1", "ann@acme.io", {})], NOW)
+        assert not Path(f"{tmp_path / 'leads.db'}-queue").exists()
+        store.queue_events([EventRecord("a", "email_click", datetime(2026, 1, 1, tzinfo=UTC), lead_id="L1")], NOW)
+        assert Path(f"{tmp_path / 'leads.db'}-queue").exists()
+        assert [q.record.id for q in store.queued_events(10)] == ["a"]
+    finally:
+        store.close()

@@ -48,7 +48,7 @@ class SQLiteStore(
     PredictionRows,
 ):
     """Writes go through ``self.db``; the full scan reads through its own connection (a WAL snapshot); the
-    event queue is a file of its own, on ``self.queue_db`` (see ``sqlite_queue``)."""
+    event queue is a file of its own (see ``sqlite_queue``)."""
 
     _mark = "?"
     _skip_locked = ""
@@ -98,7 +98,7 @@ class SQLiteStore(
         process that is every request waiting behind it. Its scorer process commits more than it does,
         and takes that cost."""
         self.db.execute("PRAGMA wal_autocheckpoint=0")
-        self.queue_db.execute("PRAGMA wal_autocheckpoint=0")
+        self.defer_queue_checkpoints()
 
     def lock_models(self, exclusive: bool = False) -> None:
         """Nothing to do: a write transaction (``BEGIN IMMEDIATE``) already excludes an activation."""

@@ -1,4 +1,5 @@
-"""SQLite's event queue: a database file of its own beside the store's (``leadscore.db-queue``).
+"""SQLite's event queue: a database file of its own beside the store's (``leadscore.db-queue``), made when the
+first event is queued.
 
 SQLite has one write lock per file. With the queue in the store's file, an acknowledgement waited for the
 scorer's whole transaction, and then for SQLite's busy handler, which sleeps 1, 2, 5, 10 ms… between tries:
@@ -16,6 +17,7 @@ become visible in order, and "scored through id N" is exact.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,46 +43,71 @@ def queue_path(path: str) -> str:
 
 
 class SQLiteEventQueue(EventQueueRows):
-    """The queue's part of ``SQLiteStore``: ``queue_db`` is the queue file, ``db`` the store's."""
+    """The queue's part of ``SQLiteStore``: ``db`` is the store's file; the queue file is opened, and made,
+    only when events are queued, so a project that never runs the server has no such file."""
 
     db: sqlite3.Connection
-    queue_db: sqlite3.Connection
     path: str
     _depth: int
+    _queue_db: sqlite3.Connection | None = None
     _queue_depth = 0
+    _defer_queue_checkpoints = False
     _scored_through: int | None = None  # the mark this transaction set; its rows go once it commits
 
     def open_queue(self) -> None:
-        """Opens (and creates) the queue file, and moves in any events an earlier version queued in the
-        store's own file."""
-        self.queue_db = connect(queue_path(self.path))
-        self.queue_db.execute(QUEUE_SCHEMA)
-        mark = self._mark_now()
-        with self.queue_transaction():
-            # A new or replaced queue file must not hand out ids the mark already covers: they would be
-            # taken as scored.
-            row = self.queue_db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'event_queue'").fetchone()
-            if row is None:
-                self.queue_db.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('event_queue', ?)", (mark,))
-            elif row[0] < mark:
-                self.queue_db.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'event_queue'", (mark,))
-        self._move_legacy_rows()
-
-    def _move_legacy_rows(self) -> None:
-        """Events queued in the store's file (0.x before the queue file): copied, then deleted there. A crash
-        between the two leaves them in both, and scoring stores an event id once."""
+        """Moves in any events an earlier version queued in the store's own file (see ``_queue``)."""
         rows = self.db.execute("SELECT id, event, queued_at FROM event_queue ORDER BY id").fetchall()
         if not rows:
             return
+        # Copied, then deleted there: a crash between the two leaves them in both, and scoring stores an
+        # event id once.
         with self.queue_transaction():
-            self.queue_db.executemany(
+            self._queue().executemany(
                 "INSERT INTO event_queue(event, queued_at) VALUES (?, ?)", [(e, at) for _, e, at in rows]
             )
         self.db.execute("DELETE FROM event_queue WHERE id <= ?", (rows[-1][0],))
         log.info("moved %d queued events into %s", len(rows), queue_path(self.path))
 
+    def _queue(self) -> sqlite3.Connection:
+        """The queue file's connection, opened (and the file made) on first use."""
+        if self._queue_db is None:
+            queue = connect(queue_path(self.path))
+            if self._defer_queue_checkpoints:
+                queue.execute("PRAGMA wal_autocheckpoint=0")
+            queue.execute("BEGIN IMMEDIATE")
+            try:
+                queue.execute(QUEUE_SCHEMA)
+                # A new or replaced queue file must not hand out ids the mark already covers: they would
+                # be taken as scored.
+                mark = self._mark_now()
+                row = queue.execute("SELECT seq FROM sqlite_sequence WHERE name = 'event_queue'").fetchone()
+                if row is None:
+                    queue.execute("INSERT INTO sqlite_sequence(name, seq) VALUES ('event_queue', ?)", (mark,))
+                elif row[0] < mark:
+                    queue.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'event_queue'", (mark,))
+            except BaseException:
+                queue.execute("ROLLBACK")
+                queue.close()
+                raise
+            queue.execute("COMMIT")
+            self._queue_db = queue
+        return self._queue_db
+
+    def _queue_if_any(self) -> sqlite3.Connection | None:
+        """The queue file's connection if the file exists: if not, nothing was ever queued."""
+        if self._queue_db is None and not os.path.exists(queue_path(self.path)):
+            return None
+        return self._queue()
+
     def close_queue(self) -> None:
-        self.queue_db.close()
+        if self._queue_db is not None:
+            self._queue_db.close()
+            self._queue_db = None
+
+    def defer_queue_checkpoints(self) -> None:
+        self._defer_queue_checkpoints = True
+        if self._queue_db is not None:
+            self._queue_db.execute("PRAGMA wal_autocheckpoint=0")
 
     @contextmanager
     def queue_transaction(self) -> Iterator[None]:
@@ -88,15 +115,16 @@ class SQLiteEventQueue(EventQueueRows):
         if self._queue_depth:
             yield
             return
+        queue = self._queue()
         self._queue_depth = 1
         try:
-            self.queue_db.execute("BEGIN IMMEDIATE")
+            queue.execute("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
-                self.queue_db.execute("ROLLBACK")
+                queue.execute("ROLLBACK")
                 raise
-            self.queue_db.execute("COMMIT")
+            queue.execute("COMMIT")
         finally:
             self._queue_depth = 0
 
@@ -107,7 +135,7 @@ class SQLiteEventQueue(EventQueueRows):
             return set()
         known = self.known_event_ids([r.id for r in records])
         with self.queue_transaction():
-            self.queue_db.executemany(
+            self._queue().executemany(
                 "INSERT INTO event_queue(event, queued_at) VALUES (?, ?)",
                 [(encode_event(r), now_us) for r in records if r.id not in known],
             )
@@ -121,7 +149,10 @@ class SQLiteEventQueue(EventQueueRows):
 
     def queued_events(self, limit: int) -> list[QueuedEvent]:
         """The oldest ``limit`` events the mark does not cover."""
-        rows = self.queue_db.execute(
+        queue = self._queue_if_any()
+        if queue is None:
+            return []
+        rows = queue.execute(
             "SELECT id, event, queued_at FROM event_queue WHERE id > ? ORDER BY id LIMIT ?", (self._mark_now(), limit)
         ).fetchall()
         return [QueuedEvent(int(qid), decode_event(text, int(qid)), int(at)) for qid, text, at in rows]
@@ -143,9 +174,11 @@ class SQLiteEventQueue(EventQueueRows):
         through, self._scored_through = self._scored_through, None
         if through is None:
             return
+        if self._queue_if_any() is None:
+            return
         try:
             with self.queue_transaction():
-                self.queue_db.execute("DELETE FROM event_queue WHERE id <= ?", (through,))
+                self._queue().execute("DELETE FROM event_queue WHERE id <= ?", (through,))
         except sqlite3.OperationalError as exc:
             log.warning("could not delete scored events from the queue file (kept, and skipped): %s", exc)
 
@@ -154,7 +187,8 @@ class SQLiteEventQueue(EventQueueRows):
 
     def queue_bounds(self) -> tuple[int, int] | None:
         """The oldest and newest ids the mark does not cover, or None when every queued event is scored."""
-        row = self.queue_db.execute(
-            "SELECT min(id), max(id) FROM event_queue WHERE id > ?", (self._mark_now(),)
-        ).fetchone()
+        queue = self._queue_if_any()
+        if queue is None:
+            return None
+        row = queue.execute("SELECT min(id), max(id) FROM event_queue WHERE id > ?", (self._mark_now(),)).fetchone()
         return (int(row[0]), int(row[1])) if row and row[0] is not None else None
