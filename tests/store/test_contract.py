@@ -339,3 +339,18 @@ def test_the_queue_takes_only_events_not_stored_yet_and_says_which_were(store: S
     with store.queue_transaction():
         assert store.queue_events(records, NOW) == {"e1"}
     assert [q.record.id for q in store.queued_events(1000)] == [f"n{n}" for n in range(fresh)]
+
+
+def test_one_scheduler_ticks_at_a_time_across_processes(store: Store, store_url: str) -> None:
+    """Each PostgreSQL server process runs a scheduler; while one ticks, the others skip their turn. SQLite
+    runs one server process, so its scheduler always may."""
+    other = open_store(store_url)
+    try:
+        with store.scheduler_turn() as first:
+            assert first
+            with other.scheduler_turn() as second:
+                assert second == store_url.startswith("sqlite")
+        with other.scheduler_turn() as after:
+            assert after  # released when the first tick ended
+    finally:
+        other.close()

@@ -155,7 +155,9 @@ def run_scheduler(schedule: Schedule, parent: int) -> None:
     try:
         while os.getppid() == parent:
             try:
-                tick(store, scoring_versions(store, project.models), datetime.now(UTC), pause_s=0.1)
+                with store.scheduler_turn() as mine:  # another server process's scheduler may be ticking
+                    if mine:
+                        tick(store, scoring_versions(store, project.models), datetime.now(UTC), pause_s=0.1)
             except Exception:
                 log.getChild("scheduler").exception("scheduler tick failed; retrying at the next one")
             # Wake each second to notice a parent that is gone.

@@ -3,7 +3,8 @@ processes can share. Bound parameters only; psycopg 3 sends them apart from the 
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
@@ -24,6 +25,8 @@ from leadscore.store.score_queries import ScoreQueries
 _MIGRATION_LOCK = -0x1EAD5C0E  # single-key locks; leads and accounts use the (class, stripe) form
 #: Held shared by every scoring write and exclusively by a model activation (``lock_models``).
 _MODELS_LOCK = -0x1EAD5C0F
+#: Held by the scheduler process that is ticking (``scheduler_turn``).
+_SCHEDULER_LOCK = -0x1EAD5C10
 
 
 class PostgresStore(
@@ -76,6 +79,19 @@ class PostgresStore(
 
     def defer_checkpoints(self) -> None:
         """Nothing to do: the PostgreSQL server checkpoints by itself."""
+
+    @contextmanager
+    def scheduler_turn(self) -> Iterator[bool]:
+        """Whether this process may tick now: with several server processes, each has a scheduler, and a
+        tick finds the same due leads in all of them; the others skip it. A session lock, held across the
+        tick's transactions, and gone with the connection if the process dies."""
+        row = self.db.execute("SELECT pg_try_advisory_lock(%s)", (_SCHEDULER_LOCK,)).fetchone()
+        held = bool(row and row[0])
+        try:
+            yield held
+        finally:
+            if held:
+                self.db.execute("SELECT pg_advisory_unlock(%s)", (_SCHEDULER_LOCK,))
 
     def lock_models(self, exclusive: bool = False) -> None:
         """Every write that scores holds this shared, so an activation (exclusive) waits for writes in flight

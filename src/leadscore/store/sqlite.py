@@ -100,5 +100,10 @@ class SQLiteStore(
         self.db.execute("PRAGMA wal_autocheckpoint=0")
         self.defer_queue_checkpoints()
 
+    @contextmanager
+    def scheduler_turn(self) -> Iterator[bool]:
+        """Always this process's turn: a SQLite project runs one server process, so one scheduler."""
+        yield True
+
     def lock_models(self, exclusive: bool = False) -> None:
         """Nothing to do: a write transaction (``BEGIN IMMEDIATE``) already excludes an activation."""
