@@ -112,3 +112,32 @@ def test_the_queue_file_is_made_by_the_first_queued_event_not_by_opening_the_sto
         assert [q.record.id for q in store.queued_events(10)] == ["a"]
     finally:
         store.close()
+
+
+def test_two_processes_that_make_the_queue_file_at_once_both_queue(tmp_path: Path) -> None:
+    """Switching a new file to WAL from two connections at once fails at once, without the busy timeout:
+    the server's request process and another writer may both queue the first event."""
+    import threading
+
+    for attempt in range(20):
+        path = tmp_path / f"leads{attempt}.db"
+        stores = [SQLiteStore(path), SQLiteStore(path)]
+        start = threading.Barrier(2)
+        failures: list[BaseException] = []
+
+        def queue(store: SQLiteStore, number: int, start: threading.Barrier, failures: list[BaseException]) -> None:
+            start.wait()
+            try:
+                store.queue_events([EventRecord(f"e{number}", "email_click", datetime(2026, 1, 1, tzinfo=UTC))], NOW)
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=queue, args=(s, n, start, failures)) for n, s in enumerate(stores)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert sorted(q.record.id for q in stores[0].queued_events(10)) == ["e0", "e1"]
+        for store in stores:
+            store.close()

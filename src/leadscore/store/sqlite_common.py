@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 #: How long a writer waits for another process's write transaction before SQLite gives up ("locked").
 BUSY_TIMEOUT_MS = 10_000
@@ -16,8 +17,8 @@ class Connected:
 
 
 def connect(path: str) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    _to_wal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
@@ -25,6 +26,22 @@ def connect(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA cache_size=-65536")
     db.execute("PRAGMA temp_store=MEMORY")
     return db
+
+
+def _to_wal(db: sqlite3.Connection) -> None:
+    """Switches the file to WAL. Two connections that do it at once to a new file (the event queue's, made by
+    whichever process queues first) get "database is locked" at once, without SQLite's busy handler: retry
+    for as long as the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                db.close()
+                raise
+            time.sleep(0.005)
 
 
 def marks(count: int) -> str:
