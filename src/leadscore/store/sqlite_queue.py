@@ -23,7 +23,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from leadscore.ingest.records import EventRecord
-from leadscore.store.event_queue import EventQueueRows, QueuedEvent, decode_event, encode_event
+from leadscore.store.common import chunks
+from leadscore.store.event_queue import QueuedEvent, decode_event, encode_event
 from leadscore.store.sqlite_common import connect
 
 log = logging.getLogger("leadscore.store")
@@ -42,7 +43,7 @@ def queue_path(path: str) -> str:
     return f"{path}-queue"
 
 
-class SQLiteEventQueue(EventQueueRows):
+class SQLiteEventQueue:
     """The queue's part of ``SQLiteStore``: ``db`` is the store's file; the queue file is opened, and made,
     only when events are queued, so a project that never runs the server has no such file."""
 
@@ -130,7 +131,7 @@ class SQLiteEventQueue(EventQueueRows):
 
     def queue_events(self, records: Sequence[EventRecord], now_us: int) -> set[str]:
         """Appends the events not stored yet, in the caller's queue transaction or one of its own (see
-        ``EventQueueRows.queue_events``). The ids are looked up in the store's file, outside its write lock."""
+        ``Store.queue_events``). The ids are looked up in the store's file, outside its write lock."""
         if not records:
             return set()
         known = self.known_event_ids([r.id for r in records])
@@ -158,7 +159,7 @@ class SQLiteEventQueue(EventQueueRows):
         return [QueuedEvent(int(qid), decode_event(text, int(qid)), int(at)) for qid, text, at in rows]
 
     def unqueue(self, ids: Sequence[int]) -> None:
-        """Moves the mark to the newest of ``ids`` (the oldest queued events, see ``EventQueueRows``) in the
+        """Moves the mark to the newest of ``ids`` (always the oldest queued events, see ``Store``) in the
         caller's transaction; their rows are deleted once it commits."""
         if not ids:
             return
@@ -192,3 +193,11 @@ class SQLiteEventQueue(EventQueueRows):
             return None
         row = queue.execute("SELECT min(id), max(id) FROM event_queue WHERE id > ?", (self._mark_now(),)).fetchone()
         return (int(row[0]), int(row[1])) if row and row[0] is not None else None
+
+    def known_event_ids(self, ids: Sequence[str]) -> set[str]:
+        """The ids among ``ids`` already stored in ``events``: a re-sent event, acknowledged as a duplicate."""
+        found: set[str] = set()
+        for chunk in chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            found.update(row[0] for row in self.db.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk))
+        return found
