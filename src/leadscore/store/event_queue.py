@@ -7,6 +7,7 @@ emptied by id in that transaction (never by range: a lower id can commit after a
 it is a file of its own, with a scored-through mark in the store's file (``postgres_queue``,
 ``sqlite_queue``). This module holds what both share: the queued event and its encoding.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple
