@@ -28,6 +28,7 @@ from leadscore.service.live import LiveService
 from leadscore.service.project import load_project, write_project
 from leadscore.store.url import open_store
 from pg_schema import fresh_schema
+from proc_cpu import cpu_of
 
 SIZES = (1, 5, 12, 50, 200, 1000)
 
@@ -37,13 +38,7 @@ def _backend_cpu(service: LiveService) -> Callable[[], float]:
     if not service.store.url.startswith("postgres"):
         return lambda: 0.0
     pid = service.store.db.info.backend_pid  # type: ignore[attr-defined]
-    ticks = os.sysconf("SC_CLK_TCK")
-
-    def read() -> float:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / ticks
-
-    return read
+    return lambda: cpu_of(pid)
 
 
 def run(url: str, folder: Path, leads: int, repeats: int) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from leadscore.ingest.records import EventRecord
 from leadscore.store import postgres_bulk
 from leadscore.store.postgres_bulk import PostgresConnected
 from pg_schema import fresh_schema
+from proc_cpu import cpu_of
 
 UNNEST_EVENTS = (
     "WITH new AS (INSERT INTO events(id, lead_seq, type, occurred_at, properties, received_at) "
@@ -66,9 +67,9 @@ def main() -> None:
                                     '[["pricing", "engagement", "5.00", "5.00", 1, 1]]', 7), "x")
                                   for seq in distinct]  # fmt: skip
                         work.append((events, scores))
-                    server = _cpu_of(backend)
+                    server = cpu_of(backend)
                     wall, cpu = _run(store, method, work)
-                    server = _cpu_of(backend) - server
+                    server = cpu_of(backend) - server
                     rows = size * batches
                     results.setdefault((size, method), []).append((rows / wall, cpu / rows * 1e6, server / rows * 1e6))
         store.close()
@@ -108,13 +109,6 @@ def _unnest_events(store: PostgresConnected, events: list[Any]) -> None:
     rows = [(r.id, seq, r.type, int(r.occurred_at.timestamp() * 1e6), orjson.dumps(r.properties).decode(), 0)
             for seq, r in events]  # fmt: skip
     store.db.execute(UNNEST_EVENTS, [list(c) for c in zip(*rows, strict=True)]).fetchall()
-
-
-def _cpu_of(pid: int) -> float:
-    """A process's user and system CPU seconds so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _median(values: list[float]) -> float:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from pg_schema import fresh_schema
+from proc_cpu import cpu_of
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "api"))  # the test suite's real-server helper
@@ -110,14 +111,12 @@ def _postgres_pids() -> list[int]:
 
 def cpu_seconds(pids: list[int]) -> dict[int, float]:
     """User and system CPU seconds of each process still there."""
-    ticks = os.sysconf("SC_CLK_TCK")
     out = {}
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = cpu_of(pid)
         except OSError:
             continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / ticks
     return out
 
 

@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from leadscore.api import errors, models, observability, webhooks
 from leadscore.api.auth import Gate, KeyCache, RateLimiter, requires
 from leadscore.api.errors import ApiError
-from leadscore.api.ingest_http import FastIngest, Handoff, IngestEndpoint, ingest, too_large
+from leadscore.api.ingest_http import FastIngest, Handoff, IngestEndpoint, ingest, refuse_declared_length
 from leadscore.api.render import account_score_out, history_out, prediction_out, score_out, transitions_out
 from leadscore.api.schemas import (
     EVENT_BODY,
@@ -249,8 +249,7 @@ def ingest_route(schema: dict[str, Any], config: ServerConfig) -> dict[str, Any]
 
 async def _ingest(request: Request, endpoint: IngestEndpoint, config: ServerConfig, handoff: Handoff) -> Any:
     """The FastAPI route's way in to ``ingest`` (cross-origin requests; ``FastIngest`` answers the rest)."""
-    if too_large(config, request.headers.get("content-length")):
-        raise ApiError(413, "too_large", f"the body is over {config.max_body_bytes} bytes")
+    refuse_declared_length(config, request.headers.get("content-length"))
     return await ingest(endpoint, await request.body(), config, handoff)
 
 

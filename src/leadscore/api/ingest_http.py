@@ -1,10 +1,11 @@
 """The ingest endpoints' HTTP side: body limits, one item or a batch, the per-item answer, and a fast path.
 
-``FastIngest`` answers ``POST /v1/events`` and ``POST /v1/track`` as plain ASGI, ahead of FastAPI's routing,
-dependencies and response validation. At 500 single events a second on PostgreSQL, a profile of one
-server process (py-spy ``--gil``, 2026-11-23) found 79% of the samples under ``FastAPI.__call__`` and 4% in
-leadscore's ingest. The FastAPI routes stay, for the OpenAPI schema and for cross-origin requests, which
-need the CORS middleware; both paths run the same code below.
+``FastIngest`` answers the ingest endpoints (``POST /v1/events``, ``/v1/track``, ``/v1/leads``,
+``/v1/identify``) as plain ASGI, ahead of FastAPI's routing, dependencies and response validation. At 500
+single events a second on PostgreSQL, a profile of one server process (py-spy ``--gil``, 2026-11-23) found
+79% of the samples under ``FastAPI.__call__`` and 4% in leadscore's ingest. The FastAPI routes stay, for
+the OpenAPI schema and for cross-origin requests, which need the CORS middleware; both paths run the same
+code below.
 """
 
 from __future__ import annotations
@@ -53,14 +54,20 @@ class Handoff:
         self.executor.shutdown(wait=False)
 
 
-def too_large(config: ServerConfig, declared: str | None) -> bool:
-    return declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes
+def body_too_large(limit: int) -> ApiError:
+    return ApiError(413, "too_large", f"the body is over {limit} bytes")
+
+
+def refuse_declared_length(config: ServerConfig, declared: str | None) -> None:
+    """413 before reading a body whose ``Content-Length`` is over the limit."""
+    if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
+        raise body_too_large(config.max_body_bytes)
 
 
 def parse_items(body: bytes, config: ServerConfig, segment: bool) -> tuple[list[Any], bool]:
     """The body's items, and whether it was one object (whose refusal is the whole answer)."""
     if len(body) > config.max_body_bytes:
-        raise ApiError(413, "too_large", f"the body is over {config.max_body_bytes} bytes")
+        raise body_too_large(config.max_body_bytes)
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -129,8 +136,7 @@ class FastIngest:
         try:
             token = bearer_token(_text(headers.get(b"authorization")), _text(headers.get(b"x-api-key")))
             await self.gate.check(token, "ingest")
-            if too_large(self.config, _text(headers.get(b"content-length"))):
-                raise ApiError(413, "too_large", f"the body is over {self.config.max_body_bytes} bytes")
+            refuse_declared_length(self.config, _text(headers.get(b"content-length")))
             body = await _read_body(receive, self.config.max_body_bytes)
             answer = await ingest(endpoint, body, self.config, self.handoff)
         except ApiError as exc:
@@ -167,7 +173,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         part = message.get("body", b"")
         size += len(part)
         if size > limit:
-            raise ApiError(413, "too_large", f"the body is over {limit} bytes")
+            raise body_too_large(limit)
         parts.append(part)
         if not message.get("more_body", False):
             return b"".join(parts)

@@ -96,16 +96,17 @@ class DeliveryWorker:
     def queued(self) -> None:
         """Events were queued: the scorer has work. Deliveries have not changed, so the sender sleeps on (a
         round of it is a transaction on the store, which cost every single-event request one)."""
-        if self.scorer_wake is not None:
-            # A full pipe: the scorer wakes anyway; an error: the scorer is gone.
-            with contextlib.suppress(OSError):
-                os.write(self.scorer_wake.fileno(), b"\0")
+        self._tell_scorer(b"\0")
 
     def hurry(self) -> None:
         """A read waits for the queue to be scored: the scorer should not wait out its spacing."""
+        self._tell_scorer(HURRY)
+
+    def _tell_scorer(self, byte: bytes) -> None:
         if self.scorer_wake is not None:
+            # A full pipe: the scorer wakes anyway; an error: the scorer is gone.
             with contextlib.suppress(OSError):
-                os.write(self.scorer_wake.fileno(), HURRY)
+                os.write(self.scorer_wake.fileno(), byte)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -17,11 +17,11 @@ class Connected:
 
 
 def connect(path: str) -> sqlite3.Connection:
+    # ``timeout`` is SQLite's busy timeout, set from the start.
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     _to_wal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
-    db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
     # A 64 MiB page cache keeps the events' indexes in memory while millions of rows go in.
     db.execute("PRAGMA cache_size=-65536")
     db.execute("PRAGMA temp_store=MEMORY")

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from leadscore.ingest.records import EventRecord
 from leadscore.store.common import chunks
 from leadscore.store.event_queue import QueuedEvent, decode_event, encode_event
-from leadscore.store.sqlite_common import connect
+from leadscore.store.sqlite_common import connect, marks
 
 log = logging.getLogger("leadscore.store")
 
@@ -198,6 +198,6 @@ class SQLiteEventQueue:
         """The ids among ``ids`` already stored in ``events``: a re-sent event, acknowledged as a duplicate."""
         found: set[str] = set()
         for chunk in chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            found.update(row[0] for row in self.db.execute(f"SELECT id FROM events WHERE id IN ({marks})", chunk))
+            sql = f"SELECT id FROM events WHERE id IN ({marks(len(chunk))})"
+            found.update(row[0] for row in self.db.execute(sql, chunk))
         return found
