@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from leadscore.service.delivery import HURRY, _wait_for_turn
+from leadscore.service.delivery import HURRY, _wait_for_turn, _wait_for_work
 
 
 def test_a_waiting_read_ends_the_scorers_spacing_and_a_plain_commit_does_not() -> None:
@@ -25,6 +25,21 @@ def test_a_waiting_read_ends_the_scorers_spacing_and_a_plain_commit_does_not() -
         started = time.monotonic()
         _wait_for_turn(reading, started + 30)
         assert time.monotonic() - started < 5  # at once, where the spacing was 30 s
+    finally:
+        reading.close()
+        os.close(writing)
+
+
+def test_a_read_that_wakes_an_idle_scorer_is_not_made_to_wait_out_the_spacing() -> None:
+    fd, writing = os.pipe()
+    reading = os.fdopen(fd, "rb", buffering=0)
+    try:
+        assert not _wait_for_work(reading, 0.05)  # nothing queued: the poll times out
+        os.write(writing, b"\0\0")
+        assert not _wait_for_work(reading, 5)  # commits: the next drain keeps its spacing
+        os.write(writing, b"\0" + HURRY)
+        assert _wait_for_work(reading, 5)  # a read among them: the next drain goes at once
+        assert not _wait_for_work(reading, 0.05)  # every wake-up was taken
     finally:
         reading.close()
         os.close(writing)

@@ -205,12 +205,20 @@ def run_scorer(place: Schedule, parent: int, wake: Any) -> None:
                     service = None
                 time.sleep(1.0)
                 continue
-            if not taken and select.select([wake], [], [], 0.05)[0]:
-                os.read(wake.fileno(), 65536)  # every wake-up so far: the drain that follows sees their events
+            if not taken and _wait_for_work(wake, 0.05):
+                started = 0.0  # a read waits: the next drain goes at once
     finally:
         sender.stop()
         if service is not None:
             service.store.close()
+
+
+def _wait_for_work(wake: Any, timeout: float) -> bool:
+    """With the queue found empty: waits up to ``timeout`` for a wake-up, and takes every one so far (the
+    drain that follows sees their events). True if a read wrote ``HURRY`` among them."""
+    if not select.select([wake], [], [], timeout)[0]:
+        return False
+    return HURRY in os.read(wake.fileno(), 65536)
 
 
 def _wait_for_turn(wake: Any, until: float) -> None:
