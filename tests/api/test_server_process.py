@@ -7,9 +7,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from receiver import Receiver
 from server_process import Server, free_port
@@ -17,7 +20,7 @@ from server_process import Server, free_port
 from leadscore.engine.scoring import score
 from leadscore.engine.types import from_micros
 from leadscore.service import webhooks
-from leadscore.service.project import Project
+from leadscore.service.project import Project, load_project, write_project
 from leadscore.store.url import open_store
 
 
@@ -89,6 +92,63 @@ def test_a_hot_lead_reaches_a_real_receiver_signed_once_per_delivery(project: Pr
         for headers, body in receiver.received:
             signature, timestamp = headers["x-leadscore-signature"], headers["x-leadscore-timestamp"]
             assert webhooks.verify(secret, timestamp, body, signature, time.time())
+
+
+def test_a_dropped_database_connection_answers_503_and_the_server_recovers(tmp_path: Path, store_url: str) -> None:
+    """PostgreSQL drops every connection of the server (a restart, a failover): a request that meets the
+    drop gets a 503 with Retry-After, never a 500, and the server reconnects: the request processes, the
+    scorer and the webhook sender go on, and the events acknowledged after the drop reach the receiver."""
+    if not store_url.startswith("postgres"):
+        pytest.skip("PostgreSQL only: a SQLite file has no server to drop its connections")
+    name = f"leadscore-test-{uuid.uuid4().hex[:8]}"  # marks this server's connections, to drop them
+    write_project(tmp_path, database=f"{store_url}&application_name={name}")
+    project = load_project(tmp_path)
+    admin = _cli(project.root, "keys", "create", "--name", "ops", "--scope", "admin")
+    server = Server(project.root, log_level="info").start()
+    try:
+        with Receiver() as receiver:
+            _subscribe(server, admin, receiver.url)
+            lead = {"id": "L1", "email": "cto@acme.io", "title": "CTO", "industry": "software", "company_size": 120}
+            assert server.request("POST", "/v1/leads", lead, admin)[0] == 200
+            receiver.wait_for(1)  # warm
+            with psycopg.connect(store_url, autocommit=True) as dba:
+                # The request process, its webhook sender and scheduler, the scorer and its sender: once all
+                # are connected, drop them all.
+                assert _until(lambda: _connections(dba, name) >= 5)
+                drop = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+                dba.execute(drop, (name,))
+            demo = {"id": "d1", "lead_id": "L1", "type": "form_submit", "occurred_at": "2026-11-20T09:00:00Z",
+                    "form": "demo"}  # fmt: skip
+            pricing = {"id": "p1", "lead_id": "L1", "type": "page_view", "occurred_at": "2026-11-20T09:05:00Z",
+                       "url": "/pricing"}  # fmt: skip
+            status, refused = server.request("POST", "/v1/events", [demo, pricing], admin)
+            assert (status, refused["error"]["code"]) == (503, "store_unavailable")  # it met the drop
+            status, reply = server.request("POST", "/v1/events", [demo, pricing], admin)
+            assert (status, reply["accepted"]) == (200, 2)  # reconnected
+            receiver.wait_for(2)  # hot: scored and delivered by reconnected processes
+            assert [p["to"]["tier"] for p in receiver.payloads()] == ["warm", "hot"]
+            with psycopg.connect(store_url, autocommit=True) as dba:
+                dba.execute(drop, (name,))  # and again, before a read (a FastAPI route, not the fast path)
+            status, refused = server.request("GET", "/v1/leads/L1", key=admin)
+            assert (status, refused["error"]["code"]) == (503, "store_unavailable")
+            status, detail = server.request("GET", "/v1/leads/L1", key=admin)
+            assert (status, detail["scores"][0]["tier"]) == (200, "hot")
+    finally:
+        server.stop()
+
+
+def _connections(dba: psycopg.Connection[Any], name: str) -> int:
+    row = dba.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_sigkill_loses_no_acknowledged_event_and_no_pending_webhook(

@@ -7,11 +7,14 @@ its own; without that variable those cases skip, saying why (``.ci/run`` always 
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
+from backends import fresh_url
 from leadscore.engine.account import AccountScore
 from leadscore.engine.types import Contribution
 from leadscore.ingest.records import AccountRecord, EventRecord, LeadRecord, Reject
@@ -339,6 +342,37 @@ def test_the_queue_takes_only_events_not_stored_yet_and_says_which_were(store: S
     with store.queue_transaction():
         assert store.queue_events(records, NOW) == {"e1"}
     assert [q.record.id for q in store.queued_events(1000)] == [f"n{n}" for n in range(fresh)]
+
+
+def test_one_scorer_leads_until_its_connection_closes(store: Store, store_url: str) -> None:
+    """Each PostgreSQL server process runs a scorer; one leads, the others stand by until it is gone. SQLite
+    runs one server process, so its scorer always leads."""
+    other = open_store(store_url)
+    try:
+        assert store.claim_scoring()
+        assert store.claim_scoring()  # asking again keeps it
+        assert other.claim_scoring() == store_url.startswith("sqlite")
+        store.close()  # the lead's process is gone: its server session ends soon after
+        deadline = time.monotonic() + 10
+        while not other.claim_scoring() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert other.claim_scoring()
+    finally:
+        other.close()
+
+
+def test_projects_in_other_schemas_have_leads_of_their_own(store: Store, store_url: str, tmp_path: Path) -> None:
+    """Advisory locks are the database's: the lead scorer's and the scheduler's are keyed by schema too."""
+    if store_url.startswith("sqlite"):
+        pytest.skip("SQLite: a project is a file of its own")
+    with fresh_url("postgresql", tmp_path) as elsewhere:
+        other = open_store(elsewhere)
+        try:
+            assert store.claim_scoring() and other.claim_scoring()
+            with store.scheduler_turn() as first, other.scheduler_turn() as second:
+                assert first and second
+        finally:
+            other.close()
 
 
 def test_one_scheduler_ticks_at_a_time_across_processes(store: Store, store_url: str) -> None:

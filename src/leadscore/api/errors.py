@@ -1,9 +1,12 @@
-"""Every error is JSON: ``{"error": {"code", "message", "details"}}``, with a 4xx status for bad input."""
+"""Every error is JSON: ``{"error": {"code", "message", "details"}}``, with a 4xx status for bad input,
+and 503 when the database cannot be used at the moment."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -28,6 +31,10 @@ class RefuseNul:
         await self.app(scope, receive, send)
 
 
+#: What a database that cannot be used at the moment raises (``leadscore.service.live.store_unavailable``).
+UNAVAILABLE: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
+
+
 class ApiError(Exception):
     def __init__(
         self,
@@ -45,6 +52,18 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def unavailable() -> ApiError:
+    """The database cannot be used at the moment (a server restarting, a lock held past the busy timeout):
+    nothing is wrong with the request, and nothing of it was acknowledged. Send it again."""
+    return ApiError(
+        503,
+        "store_unavailable",
+        "the database is unavailable at the moment; send the request again",
+        [],
+        {"Retry-After": "1"},
+    )
+
+
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or []}}
 
@@ -55,6 +74,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status, headers=exc.headers)
+
+    async def store_down(request: Request, exc: Exception) -> JSONResponse:
+        error = unavailable()
+        return JSONResponse(error_body(error.code, error.message), error.status, headers=error.headers)
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, store_down)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

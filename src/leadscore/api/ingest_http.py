@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadscore.api import observability
 from leadscore.api.auth import Gate, bearer_token
-from leadscore.api.errors import ApiError, error_body
+from leadscore.api.errors import UNAVAILABLE, ApiError, error_body, unavailable
 from leadscore.service.live import BatchOutcome
 from leadscore.service.project import ServerConfig
 
@@ -109,6 +109,10 @@ class _Disconnected(Exception):
     pass
 
 
+#: What the fast path answers as an error: the request's own (4xx), or the database's at the moment (503).
+REFUSED: tuple[type[Exception], ...] = (ApiError, *UNAVAILABLE)
+
+
 class FastIngest:
     """ASGI middleware: the ingest endpoints in ``endpoints`` for ``POST``, answered here; every other
     request, and any request with an ``Origin`` header when CORS is on, goes on to ``app``."""
@@ -139,9 +143,10 @@ class FastIngest:
             refuse_declared_length(self.config, _text(headers.get(b"content-length")))
             body = await _read_body(receive, self.config.max_body_bytes)
             answer = await ingest(endpoint, body, self.config, self.handoff)
-        except ApiError as exc:
-            status, answer = exc.status, error_body(exc.code, exc.message, exc.details)
-            extra = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+        except REFUSED as exc:
+            error = exc if isinstance(exc, ApiError) else unavailable()
+            status, answer = error.status, error_body(error.code, error.message, error.details)
+            extra = [(k.lower().encode(), v.encode()) for k, v in (error.headers or {}).items()]
         except _Disconnected:
             return
         content = orjson.dumps(answer)

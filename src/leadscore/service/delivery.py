@@ -1,9 +1,9 @@
 """What a server process runs beside its requests, each on a store connection of its own:
 
 - the scorer, a child process that scores the event queue (``LiveService.drain``): requests only append
-  to the queue, so the interpreter lock they wait for is never held by scoring. It is woken at once when
-  this process commits a write, polls otherwise (for events other processes queued), and sends the
-  webhooks its scoring causes from a sender thread of its own;
+  to the queue, so the interpreter lock they wait for is never held by scoring. One server process's
+  scorer leads and drains everyone's events; the others stand by (``score_queue``). It sends the webhooks
+  its scoring causes from a sender thread of its own;
 - the webhook sender, a thread, woken at once after a write commits, and polling otherwise (for retries,
   and for deliveries that other processes or the scheduler wrote);
 - the scheduler, which runs a tick every ``tick_s``. It is a child process at a lower CPU priority
@@ -41,6 +41,9 @@ log = logging.getLogger("leadscore.webhooks")
 DRAIN_SPACING_S = 0.1
 #: The byte a waiting read writes to the scorer's pipe; any other byte is a commit's plain wake-up.
 HURRY = b"\1"
+#: How often a standby scorer (another server process's) asks for the lead, and at most how long its
+#: process's events wait for the next scorer when the lead's process is gone.
+STANDBY_POLL_S = 1.0
 
 
 class DeliveryWorker:
@@ -124,6 +127,7 @@ class DeliveryWorker:
         try:
             while not self.stopping.is_set():
                 try:
+                    store.recover()
                     sent = deliver_due(store, rng)
                 except Exception:  # a database hiccup must not end deliveries for the process's lifetime
                     log.exception("webhook delivery round failed; retrying")
@@ -156,6 +160,7 @@ def run_scheduler(schedule: Schedule, parent: int) -> None:
     try:
         while os.getppid() == parent:
             try:
+                store.recover()
                 with store.scheduler_turn() as mine:  # another server process's scheduler may be ticking
                     if mine:
                         tick(store, scoring_versions(store, project.models), datetime.now(UTC), pause_s=0.1)
@@ -171,46 +176,85 @@ def run_scheduler(schedule: Schedule, parent: int) -> None:
 
 
 def run_scorer(place: Schedule, parent: int, wake: Any) -> None:
-    """The scorer process: drains the event queue until its parent is gone. It waits on ``wake`` (a pipe the
-    parent writes a byte to after each commit) when the queue is empty, and polls every 50 ms for events that other
-    server processes queued. A store that cannot be used is reopened after a pause; events stay queued."""
+    """The scorer process: drains the event queue until its parent is gone. A store that cannot be used is
+    reopened after a pause; events stay queued."""
     from leadscore.service.live import LiveService, store_unavailable
     from leadscore.service.project import load_project
     from leadscore.store.url import open_store
 
     project = load_project(Path(place.project), place.database)
-
-    def opened() -> LiveService:
-        return LiveService(open_store(project.database, base=project.root), project.models, score_inline=False)
-
     sender = DeliveryWorker(lambda: open_store(project.database, base=project.root))
     sender.start()
     gc.freeze()  # what startup made lives as long as the process: full collections need not scan it
     service: LiveService | None = None
-    started = 0.0
+
+    def opened() -> LiveService:
+        nonlocal service
+        if service is None:
+            service = LiveService(open_store(project.database, base=project.root), project.models, score_inline=False)
+            service.on_commit = sender.notify
+        return service
+
+    def failed(exc: Exception) -> None:
+        nonlocal service
+        log.getChild("scorer").exception("scoring the event queue failed; retrying in 1 s")
+        if store_unavailable(exc) and service is not None:
+            service.store.close()
+            service = None  # and a new connection claims the lead again
+        time.sleep(1.0)
+
     try:
-        while os.getppid() == parent:
-            # At most one drain every DRAIN_SPACING_S, so that each takes several events, unless a read waits.
-            _wait_for_turn(wake, started + DRAIN_SPACING_S)
-            started = time.monotonic()
-            try:
-                if service is None:
-                    service = opened()
-                    service.on_commit = sender.notify
-                taken = service.drain()
-            except Exception as exc:
-                log.getChild("scorer").exception("scoring the event queue failed; retrying in 1 s")
-                if store_unavailable(exc) and service is not None:
-                    service.store.close()
-                    service = None
-                time.sleep(1.0)
-                continue
-            if not taken and _wait_for_work(wake, 0.05):
-                started = 0.0  # a read waits: the next drain goes at once
+        score_queue(
+            wake,
+            drain=lambda: opened().drain(),
+            claim=lambda: opened().store.claim_scoring(),
+            alive=lambda: os.getppid() == parent,
+            failed=failed,
+        )
     finally:
         sender.stop()
         if service is not None:
             service.store.close()
+
+
+def score_queue(
+    wake: Any,
+    drain: Callable[[], int],
+    claim: Callable[[], bool],
+    alive: Callable[[], bool],
+    failed: Callable[[Exception], None],
+) -> None:
+    """The scorer's rounds, while ``alive()``.
+
+    The lead scorer (``claim()``: one per database) drains at most once every ``DRAIN_SPACING_S``, so that
+    each drain takes several events, unless a read waits (``HURRY``); with the queue empty, it waits for a
+    wake-up, or polls every 50 ms for events other server processes queued. Every other server process's
+    scorer is a standby: it drains only for a read that waits in its own process, and asks for the lead
+    every ``STANDBY_POLL_S`` (it is free once the lead's connection is gone). With one drain for all the
+    processes' events, not one each, the drains are fewer and larger, and one scorer's lead states stay
+    current.
+    """
+    leading, hurried = False, False
+    started = next_claim = 0.0
+    while alive():
+        # At most one drain every DRAIN_SPACING_S, unless a read waits.
+        hurried = hurried or _wait_for_turn(wake, started + DRAIN_SPACING_S)
+        started = time.monotonic()
+        taken = 0
+        try:
+            if not leading and started >= next_claim:
+                leading, next_claim = claim(), started + STANDBY_POLL_S
+            if leading or hurried:
+                hurried = False
+                taken = drain()
+        except Exception as exc:
+            leading, next_claim = False, 0.0  # a new connection claims the lead for itself
+            failed(exc)
+            continue
+        if not taken:
+            hurried = _wait_for_work(wake, 0.05 if leading else STANDBY_POLL_S)
+            if hurried:
+                started = 0.0  # a read waits: the next drain goes at once
 
 
 def _wait_for_work(wake: Any, timeout: float) -> bool:
@@ -221,11 +265,12 @@ def _wait_for_work(wake: Any, timeout: float) -> bool:
     return HURRY in os.read(wake.fileno(), 65536)
 
 
-def _wait_for_turn(wake: Any, until: float) -> None:
-    """Sleeps until ``until``, or until a read writes ``HURRY`` to the pipe. Plain wake-ups read meanwhile
-    are for events the coming drain takes anyway."""
+def _wait_for_turn(wake: Any, until: float) -> bool:
+    """Sleeps until ``until``, or until a read writes ``HURRY`` to the pipe; True in the second case. Plain
+    wake-ups read meanwhile are for events the coming drain takes anyway."""
     while (left := until - time.monotonic()) > 0:
         if not select.select([wake], [], [], left)[0]:
-            return
+            return False
         if HURRY in os.read(wake.fileno(), 65536):
-            return
+            return True
+    return False

@@ -18,7 +18,8 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -84,13 +85,21 @@ class LiveService:
         self.scorer = Scorer(store, self.models, capacity=state_cache, shared=True)
         self._lead_mapper = LeadMapper(load_preset("canonical"), "request")
 
-    def run(self, action: Callable[[Store], T]) -> T:
+    @contextmanager
+    def _held(self) -> Iterator[None]:
+        """The store's connection, for this thread alone, reconnected first if the database server dropped
+        it (a restart, a failover): the request that met the drop got a 503, the next one works."""
         with self.lock:
+            self.store.recover()
+            yield
+
+    def run(self, action: Callable[[Store], T]) -> T:
+        with self._held():
             return action(self.store)
 
     def current_models(self) -> list[LoadedModel]:
         """The active versions, reloaded if another process (or request) has activated one since."""
-        with self.lock:
+        with self._held():
             self._refresh()
             return self.models
 
@@ -125,7 +134,7 @@ class LiveService:
 
         If the batch fails, each event is tried in a transaction of its own, and one that still fails is
         kept as a reject of an ``api-queue`` run, with its reason, instead of blocking the queue."""
-        with self.lock:
+        with self._held():
             try:
                 return self._drain(limit)
             except Exception as exc:
@@ -194,7 +203,7 @@ class LiveService:
 
         Another process scores the queue when ``score_inline`` is off: this waits for it, polling, and
         after ``catch_up_s`` (that process is gone, or far behind) scores what is left itself."""
-        with self.lock:
+        with self._held():
             bounds = self.store.queue_bounds()
         if bounds is None:
             return
@@ -204,7 +213,7 @@ class LiveService:
         deadline = time.monotonic() + (0.0 if self.score_inline else self.catch_up_s)
         pause = 0.001
         while True:
-            with self.lock:
+            with self._held():
                 bounds = self.store.queue_bounds()
             if bounds is None or bounds[0] > head:
                 return
@@ -231,7 +240,7 @@ class LiveService:
         request = _Request(load, list(rows), now)
         with self.queue_lock:
             self.queue.append(request)
-        with self.lock:
+        with self._held():
             if not request.done:
                 self._run_group(load)
         if request.error is not None:

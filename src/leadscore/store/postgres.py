@@ -25,8 +25,11 @@ from leadscore.store.score_queries import ScoreQueries
 _MIGRATION_LOCK = -0x1EAD5C0E  # single-key locks; leads and accounts use the (class, stripe) form
 #: Held shared by every scoring write and exclusively by a model activation (``lock_models``).
 _MODELS_LOCK = -0x1EAD5C0F
-#: Held by the scheduler process that is ticking (``scheduler_turn``).
-_SCHEDULER_LOCK = -0x1EAD5C10
+#: Held by the scheduler process that is ticking (``scheduler_turn``), and for its connection's lifetime by
+#: the lead scorer (``claim_scoring``): two-key locks, the second key the schema's hash, so that projects
+#: in different schemas of one database each have their own.
+_SCHEDULER_CLASS = 3  # 0, 1 and 2 are leads, accounts and the event queue
+_SCORER_CLASS = 4
 
 
 class PostgresStore(
@@ -49,11 +52,20 @@ class PostgresStore(
     def __init__(self, url: str) -> None:
         self.url = url
         self.db = psycopg.connect(url, autocommit=True)
+        self._scoring = False  # this connection holds the lead scorer's lock
         self.migrate()
         self.create_stages()
 
     def close(self) -> None:
         self.db.close()
+
+    def recover(self) -> None:
+        """A new connection in place of one the server dropped (a restart, a failover, a terminated
+        backend). The session's locks went with the old one, the lead scorer's too."""
+        if self.db.broken:
+            self.db.close()
+            self.db = psycopg.connect(self.url, autocommit=True)
+            self._scoring = False
 
     def _outermost(self) -> AbstractContextManager[Any]:
         return self.db.transaction()
@@ -85,13 +97,24 @@ class PostgresStore(
         """Whether this process may tick now: with several server processes, each has a scheduler, and a
         tick finds the same due leads in all of them; the others skip it. A session lock, held across the
         tick's transactions, and gone with the connection if the process dies."""
-        row = self.db.execute("SELECT pg_try_advisory_lock(%s)", (_SCHEDULER_LOCK,)).fetchone()
-        held = bool(row and row[0])
+        held = self._try_lock(_SCHEDULER_CLASS)
         try:
             yield held
         finally:
             if held:
-                self.db.execute("SELECT pg_advisory_unlock(%s)", (_SCHEDULER_LOCK,))
+                self.db.execute("SELECT pg_advisory_unlock(%s, hashtext(current_schema()))", (_SCHEDULER_CLASS,))
+
+    def _try_lock(self, kind: int) -> bool:
+        """A session lock of this schema's, if no other connection holds it."""
+        row = self.db.execute("SELECT pg_try_advisory_lock(%s, hashtext(current_schema()))", (kind,)).fetchone()
+        return bool(row and row[0])
+
+    def claim_scoring(self) -> bool:
+        """Whether this connection's scorer leads: the first to ask holds a session lock until its connection
+        closes (its process exits, even by SIGKILL); the others stand by and ask again later."""
+        if not self._scoring:
+            self._scoring = self._try_lock(_SCORER_CLASS)
+        return self._scoring
 
     def lock_models(self, exclusive: bool = False) -> None:
         """Every write that scores holds this shared, so an activation (exclusive) waits for writes in flight

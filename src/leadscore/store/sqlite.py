@@ -105,5 +105,12 @@ class SQLiteStore(
         """Always this process's turn: a SQLite project runs one server process, so one scheduler."""
         yield True
 
+    def recover(self) -> None:
+        """Nothing to do: a file's connection is not dropped by a server."""
+
+    def claim_scoring(self) -> bool:
+        """Always this process's scorer: a SQLite project runs one server process."""
+        return True
+
     def lock_models(self, exclusive: bool = False) -> None:
         """Nothing to do: a write transaction (``BEGIN IMMEDIATE``) already excludes an activation."""
