@@ -3,7 +3,8 @@ for a raw ASGI app (the baseline), a FastAPI ``async def`` route and a FastAPI `
 FastAPI runs in its threadpool, as the server does for every store call).
 
 Each app answers ``GET /healthz`` with a small JSON body, under the same open loop as ``bench/server.py``
-(500 requests/s for 10 s by default); the CPU time is the uvicorn process's, read from ``/proc``.
+(500 requests/s for 10 s by default, after a 1 s warm-up); the CPU time is the uvicorn process's, read
+from ``/proc``.
 
     python bench/http_floor.py
 """
@@ -23,7 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server import cpu_seconds, open_loop
+from server import CpuMeter, open_loop
 
 BODY = b'{"status":"ok"}'
 
@@ -73,10 +74,10 @@ def measure(app: str, args: argparse.Namespace) -> dict[str, float]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"uvicorn did not start for {app}") from None
                 time.sleep(0.1)
-        count = int(args.rate * args.seconds)
-        before = cpu_seconds([process.pid])[process.pid]
-        result = asyncio.run(open_loop(port, "none", "/healthz", [b""] * count, args.rate, args.pool))
-        result["cpu_ms_per_request"] = (cpu_seconds([process.pid])[process.pid] - before) * 1000 / count
+        count, warmup = int(args.rate * args.seconds), [b""] * int(args.rate * args.warmup)
+        meter = CpuMeter(process.pid)
+        result = asyncio.run(open_loop(port, "none", "/healthz", [b""] * count, args.rate, args.pool, warmup, meter))
+        result["cpu_ms_per_request"] = result["cpu_ms_per_request"]["server"]
         return result
     finally:
         process.terminate()
@@ -87,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of the same load first, not counted")
     parser.add_argument("--pool", type=int, default=64)
     args = parser.parse_args()
     results = {label: measure(app, args) for label, app in APPS.items()}

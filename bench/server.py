@@ -5,6 +5,7 @@ For each backend, in one run, on a fresh database with the sample leads loaded t
 
 - single events at a fixed offered load (open loop: latency counts from when each request was due, so a
   slow server cannot hide its queue), p50 and p99, against the same load on ``/healthz`` (the HTTP floor);
+  each after a warm-up of the same load on the same connections (``--warmup``), reported on its own;
 - batches of events, closed loop with a few connections: events/s acknowledged (stored in the event
   queue), and events/s scored (until a read, which waits for the queue, answers), against the same batches
   handed to the service layer in one process with no HTTP, scoring in the call (``LiveService``);
@@ -120,19 +121,25 @@ def cpu_seconds(pids: list[int]) -> dict[int, float]:
     return out
 
 
-def measured_cpu(server_pid: int, run: Any) -> tuple[Any, dict[str, float]]:
-    """Runs ``run()`` and returns its result with the CPU seconds it cost the server's processes, PostgreSQL
-    (every ``postgres`` process on the machine) and this generator."""
-    server, postgres = _descendants(server_pid), _postgres_pids()
-    before_server, before_pg, before_self = cpu_seconds(server), cpu_seconds(postgres), time.process_time()
-    result = run()
-    after_server, after_pg = cpu_seconds(server), cpu_seconds(postgres)
-    spent = {
-        "server": sum(after_server[p] - before_server[p] for p in after_server if p in before_server),
-        "postgres": sum(after_pg[p] - before_pg[p] for p in after_pg if p in before_pg),
-        "generator": time.process_time() - before_self,
-    }
-    return result, spent
+class CpuMeter:
+    """CPU seconds the server's processes, PostgreSQL (every ``postgres`` process on the machine) and this
+    generator spend between ``start`` and ``stop``."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def start(self) -> None:
+        self.server, self.postgres = _descendants(self.server_pid), _postgres_pids()
+        self.before = cpu_seconds(self.server), cpu_seconds(self.postgres), time.process_time()
+
+    def stop(self) -> dict[str, float]:
+        before_server, before_pg, before_self = self.before
+        after_server, after_pg = cpu_seconds(self.server), cpu_seconds(self.postgres)
+        return {
+            "server": sum(after_server[p] - before_server[p] for p in after_server if p in before_server),
+            "postgres": sum(after_pg[p] - before_pg[p] for p in after_pg if p in before_pg),
+            "generator": time.process_time() - before_self,
+        }
 
 
 def _event_objects(people: list[Any], count: int, seed: int, now: datetime) -> list[bytes]:
@@ -149,15 +156,35 @@ def _event_objects(people: list[Any], count: int, seed: int, now: datetime) -> l
     return out
 
 
-async def open_loop(port: int, key: str, path: str, bodies: list[bytes], rate: float, pool: int) -> dict[str, float]:
-    """Sends ``bodies`` at ``rate`` per second whatever the replies; latency from each request's due time."""
+async def open_loop(
+    port: int, key: str, path: str, bodies: list[bytes], rate: float, pool: int, warmup: list[bytes], meter: CpuMeter
+) -> dict[str, Any]:
+    """Sends ``bodies`` at ``rate`` per second whatever the replies; latency from each request's due time.
+
+    ``warmup`` goes first, at the same rate on the same connections, and is reported on its own: it opens
+    the connections and fills the server's caches, which the steady figures (and their CPU) leave out."""
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(pool):
         idle.put_nowait(Connection(port, key))
+    cold = await _paced(idle, path, warmup, rate) if warmup else None
+    meter.start()
+    steady = await _paced(idle, path, bodies, rate)
+    steady["cpu_ms_per_request"] = {k: v * 1000 / len(bodies) for k, v in meter.stop().items()}
+    if TRACE:
+        with open(TRACE, "a") as out:  # when each request was due (s from the start), and its latency (ms)
+            out.write(json.dumps({"path": path, "warmup": cold and cold.pop("trace"), "trace": steady["trace"]}) + "\n")
+    steady.pop("trace")
+    if cold is not None:
+        cold.pop("trace", None)
+        steady["warmup"] = cold
+    return steady
+
+
+async def _paced(idle: asyncio.Queue[Connection], path: str, bodies: list[bytes], rate: float) -> dict[str, Any]:
     latencies: list[float] = []
     trace: list[tuple[float, float]] = []
     errors = 0
-    start = time.perf_counter()
+    start, wall = time.perf_counter(), time.time()
 
     async def one(due: float, body: bytes) -> None:
         nonlocal errors
@@ -169,23 +196,25 @@ async def open_loop(port: int, key: str, path: str, bodies: list[bytes], rate: f
         finally:
             idle.put_nowait(connection)
         latencies.append(time.perf_counter() - due)
-        trace.append((due - start, latencies[-1]))
+        trace.append((round(due - start, 4), round(latencies[-1] * 1000, 2)))
 
-    tasks = []
+    # Only the tasks still running: a gather over every task of the run made the event loop work through
+    # thousands of finished ones while the last replies waited, 20 to 100 ms added to them.
+    running: set[asyncio.Task[None]] = set()
     for number, body in enumerate(bodies):
         due = start + number / rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due, body)))
-    await asyncio.gather(*tasks)
+        task = asyncio.create_task(one(due, body))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    await asyncio.gather(*running)
     elapsed = time.perf_counter() - start
     cuts = statistics.quantiles(latencies, n=100)
-    if TRACE:
-        with open(TRACE, "a") as out:  # when each request was due (s from the start), and its latency (ms)
-            out.write(json.dumps({"path": path, "trace": [(round(d, 4), round(x * 1000, 2)) for d, x in trace]}) + "\n")
     return {"requests_per_s": len(bodies) / elapsed, "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000,
-            "errors": float(errors)}  # fmt: skip
+            "max_ms": max(latencies) * 1000, "errors": float(errors),
+            "trace": {"started": wall, "due_ms": trace}}  # fmt: skip
 
 
 async def closed_loop(port: int, key: str, batches: list[bytes], connections: int) -> float:
@@ -255,13 +284,14 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
         result: dict[str, Any] = {"backend": name, "workers": server.workers}
 
         singles = _event_objects(people, int(args.rate * args.seconds), 2, now)
+        warmup = _event_objects(people, int(args.rate * args.warmup), 6, now)
         assert server.process is not None
-        for name, path, bodies in (("healthz", "/healthz", [b""] * len(singles)), ("single", "/v1/events", singles)):
-            result[name], spent = measured_cpu(
-                server.process.pid,
-                lambda: asyncio.run(open_loop(server.port, key, path, bodies, args.rate, args.pool)),  # noqa: B023
-            )
-            result[name]["cpu_ms_per_request"] = {k: v * 1000 / len(bodies) for k, v in spent.items()}
+        meter = CpuMeter(server.process.pid)
+        for name, path, bodies, cold in (
+            ("healthz", "/healthz", [b""] * len(singles), [b""] * len(warmup)),
+            ("single", "/v1/events", singles, warmup),
+        ):
+            result[name] = asyncio.run(open_loop(server.port, key, path, bodies, args.rate, args.pool, cold, meter))
 
         events = _event_objects(people, args.batch_events, 3, now)
         batches = [b"[" + b",".join(events[i : i + args.batch]) + b"]" for i in range(0, len(events), args.batch)]
@@ -333,6 +363,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=500.0, help="offered single-event load, requests/s")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of the same load first, not counted")
     parser.add_argument("--pool", type=int, default=64, help="connections for the open-loop load")
     parser.add_argument("--batch", type=int, default=1000, help="events per batch request")
     parser.add_argument("--batch-events", type=int, default=100_000)
@@ -357,8 +388,14 @@ def main() -> None:
         batch, base = r["batch"]["events_per_s"], r["batch_baseline"]["events_per_s"]
         print(f"{r['backend']}, {r['workers']} worker(s)")
         print(f"  single events offered at {args.rate:,.0f}/s: served {s['requests_per_s']:,.0f}/s, "
-              f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, errors {s['errors']:.0f}")  # fmt: skip
+              f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms, "
+              f"errors {s['errors']:.0f}")  # fmt: skip
         print(f"    baseline /healthz at the same load: p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms")
+        for label, figures in (("single events", s), ("/healthz", h)):
+            if "warmup" in figures:
+                cold = figures["warmup"]
+                print(f"    warm-up before them ({args.warmup:g} s, {label}, new connections, not counted): "
+                      f"p50 {cold['p50_ms']:.1f} ms, p99 {cold['p99_ms']:.1f} ms")  # fmt: skip
         for label, figures in (("single events", s), ("/healthz", h)):
             cpu = figures["cpu_ms_per_request"]
             print(f"    CPU ms a request, {label}: server {cpu['server']:.2f}, PostgreSQL {cpu['postgres']:.2f}, "
