@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,12 @@ from leadscore.engine.types import from_micros
 from leadscore.service import webhooks
 from leadscore.service.project import Project, load_project, write_project
 from leadscore.store.url import open_store
+
+
+def _recent(minutes_ago: int) -> str:
+    """A time shortly before now: the server scores as of its own clock, and the example model's decay
+    would take an event of a fixed date below the hot threshold as the calendar moves on."""
+    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _cli(project: Path, *args: str) -> str:
@@ -44,8 +51,8 @@ def test_events_that_make_a_lead_hot_show_at_once(project: Project, server: Serv
     status, cold = server.request("GET", "/v1/leads/L1", key=key)
     assert (status, cold["scores"][0]["tier"]) == (200, "warm")
     events = [
-        {"id": "d1", "lead_id": "L1", "type": "form_submit", "occurred_at": "2026-11-20T09:00:00Z", "form": "demo"},
-        {"id": "p1", "lead_id": "L1", "type": "page_view", "occurred_at": "2026-11-20T09:05:00Z", "url": "/pricing"},
+        {"id": "d1", "lead_id": "L1", "type": "form_submit", "occurred_at": _recent(60), "form": "demo"},
+        {"id": "p1", "lead_id": "L1", "type": "page_view", "occurred_at": _recent(55), "url": "/pricing"},
     ]
     status, reply = server.request("POST", "/v1/events", events, key)
     assert (status, reply["accepted"]) == (200, 2)
@@ -77,7 +84,7 @@ def test_a_hot_lead_reaches_a_real_receiver_signed_once_per_delivery(project: Pr
             "id": "d1",
             "lead_id": "L1",
             "type": "form_submit",
-            "occurred_at": "2026-11-20T09:00:00Z",
+            "occurred_at": _recent(60),
             "form": "demo",
         }
         pricing = {**demo, "id": "p1", "type": "page_view", "url": "/pricing"}
@@ -117,9 +124,9 @@ def test_a_dropped_database_connection_answers_503_and_the_server_recovers(tmp_p
                 assert _until(lambda: _connections(dba, name) >= 5)
                 drop = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
                 dba.execute(drop, (name,))
-            demo = {"id": "d1", "lead_id": "L1", "type": "form_submit", "occurred_at": "2026-11-20T09:00:00Z",
+            demo = {"id": "d1", "lead_id": "L1", "type": "form_submit", "occurred_at": _recent(60),
                     "form": "demo"}  # fmt: skip
-            pricing = {"id": "p1", "lead_id": "L1", "type": "page_view", "occurred_at": "2026-11-20T09:05:00Z",
+            pricing = {"id": "p1", "lead_id": "L1", "type": "page_view", "occurred_at": _recent(55),
                        "url": "/pricing"}  # fmt: skip
             status, refused = server.request("POST", "/v1/events", [demo, pricing], admin)
             assert (status, refused["error"]["code"]) == (503, "store_unavailable")  # it met the drop
