@@ -272,7 +272,9 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
     folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     write_project(folder, database=url)
     key = _cli(folder, "keys", "create", "--name", "bench", "--scope", "admin")
-    server = Server(folder, workers=args.workers if name == "postgresql" else 1).start()
+    workers = args.workers if name == "postgresql" else 1
+    server = Server(folder, workers=workers, log_level=args.server_log_level).start()
+    print(f"{name}: server log in {folder / 'server.log'}", file=sys.stderr)
     now = datetime.now(UTC)
     try:
         people = list(sample_leads(args.leads, seed=1, start=now - timedelta(days=60), end=now))
@@ -371,6 +373,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="server processes on PostgreSQL")
     parser.add_argument("--webhook-events", type=int, default=300)
     parser.add_argument("--webhook-rate", type=float, default=50.0)
+    parser.add_argument("--server-log-level", default="warning", help="info logs each request and scheduler tick")
     parser.add_argument("--tick-seconds", type=float, default=60.0, help="the server's scheduler; 0 turns it off")
     args = parser.parse_args()
     os.environ["LEADSCORE_TICK_SECONDS"] = str(args.tick_seconds)  # the server process inherits it

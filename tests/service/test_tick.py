@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from leadscore.engine.types import to_micros
 from leadscore.ingest.records import EventRecord, LeadRecord
@@ -12,6 +13,7 @@ from leadscore.service.project import Project
 from leadscore.service.scorer import Scorer
 from leadscore.service.tick import tick
 from leadscore.store.protocol import Store
+from leadscore.store.url import open_store
 
 T = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -36,3 +38,35 @@ def test_decay_moves_a_hot_lead_and_only_due_leads_are_read(project: Project, st
     assert current.tier == "warm"
     assert store.score_history(seq)[0]["cause"] == "tick"
     assert store.outbox_counts()["pending"] == 1  # tier_changed hot -> warm, owed to the subscriber
+
+
+def test_a_lead_written_while_the_tick_scores_it_is_left_to_the_next_tick(
+    project: Project, store: Store, store_url: str
+) -> None:
+    """The tick scores a batch holding no lock; an event stored for one of its leads meanwhile (by another
+    process) wins, the tick writes the others, and the lead is due again next time, not again in this pass."""
+    scorer = Scorer(store, project.models)
+    people = [LeadRecord("L1", "cto@acme.io", {"title": "CTO"}), LeadRecord("L2", "x@acme.io", {})]
+    ingest_leads(store, scorer, people, as_of=T, now=T, source="t")
+    other = open_store(store_url)
+    reading = store.load_events
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        demo = EventRecord("d1", "form_submit", T, lead_id="L1", properties={"form": "demo"})
+        ingest_events(other, Scorer(other, project.models), [demo], as_of=T, now=T, source="elsewhere")
+        store.load_events = reading  # type: ignore[method-assign]
+        return reading(*args, **kwargs)
+
+    store.load_events = meanwhile  # type: ignore[method-assign]
+    try:
+        report = tick(store, project.models, T + timedelta(minutes=5))
+    finally:
+        other.close()
+    assert (report.checked, report.skipped) == (1, 1)
+    one, two = store.find_lead("L1"), store.find_lead("L2")
+    assert one is not None and two is not None
+    assert store.score_history(one)[0]["cause"] == "event:d1"  # the tick did not overwrite it
+    key = project.models[0].model.key
+    assert store.due_leads(key, to_micros(T + timedelta(minutes=5)), 10) == [one]
+    assert tick(store, project.models, T + timedelta(minutes=6)).checked == 1  # L1, at the next tick
+    assert store.due_leads(key, to_micros(T + timedelta(minutes=6)), 10) == []

@@ -288,7 +288,8 @@ def from_environment() -> FastAPI:
     store = open_store(project.database, base=project.root)
     store.defer_checkpoints()  # its scorer process checkpoints; requests never wait for one
     tick_s = float(os.environ.get("LEADSCORE_TICK_SECONDS", "60"))  # 0: this process runs no scheduler
-    place = Schedule(str(project.root), project.database, tick_s)
+    level, form = os.environ.get("LEADSCORE_LOG_LEVEL"), os.environ.get("LEADSCORE_LOG_FORMAT", "json")
+    place = Schedule(str(project.root), project.database, tick_s, level, form)
     worker = DeliveryWorker(
         lambda: open_store(project.database, base=project.root),
         schedule=place if tick_s > 0 else None,

@@ -42,6 +42,8 @@ def serve(
         os.environ["LEADSCORE_DATABASE"] = chosen.database
     if log_format not in ("json", "text"):
         raise ValueError(f"--log-format: expected json or text, got {log_format!r}")
+    # The scorer and scheduler processes log like the server's own (they are spawned, not forked).
+    os.environ["LEADSCORE_LOG_LEVEL"], os.environ["LEADSCORE_LOG_FORMAT"] = log_level, log_format
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # The workers' metrics are summed at scrape time from files in one folder (prometheus_client's way).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="leadscore-metrics-")

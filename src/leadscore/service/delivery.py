@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import logging.config
 import multiprocessing
 import os
 import random
@@ -141,11 +142,26 @@ class DeliveryWorker:
 
 @dataclass(frozen=True)
 class Schedule:
-    """What the scheduler process needs to open the project and its store by itself."""
+    """What the scheduler and scorer processes need to open the project and its store by themselves, and
+    to log as their server does (a spawned child starts with no logging configured: its records would go
+    to stderr as plain text, warnings only)."""
 
     project: str
     database: str
     tick_s: float = 60.0
+    log_level: str | None = None
+    log_format: str = "json"
+
+
+def _configure_logging(place: Schedule) -> None:
+    if place.log_level is None:
+        return
+    if place.log_format == "json":
+        from leadscore.api.observability import log_config
+
+        logging.config.dictConfig(log_config(place.log_level))
+    else:
+        logging.basicConfig(level=place.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def run_scheduler(schedule: Schedule, parent: int) -> None:
@@ -155,6 +171,7 @@ def run_scheduler(schedule: Schedule, parent: int) -> None:
     from leadscore.store.url import open_store
 
     os.nice(10)
+    _configure_logging(schedule)
     project = load_project(Path(schedule.project), schedule.database)
     store = open_store(project.database, base=project.root)
     try:
@@ -163,7 +180,16 @@ def run_scheduler(schedule: Schedule, parent: int) -> None:
                 store.recover()
                 with store.scheduler_turn() as mine:  # another server process's scheduler may be ticking
                     if mine:
-                        tick(store, scoring_versions(store, project.models), datetime.now(UTC), pause_s=0.1)
+                        started = time.monotonic()
+                        done = tick(store, scoring_versions(store, project.models), datetime.now(UTC), pause_s=0.1)
+                        log.getChild("scheduler").info(
+                            "tick: %d leads checked, %d scores changed, %d left to the next tick, in %.2f s",
+                            done.checked,
+                            done.changed,
+                            done.skipped,
+                            time.monotonic() - started,
+                            extra={"checked": done.checked, "changed": done.changed, "skipped": done.skipped},
+                        )
             except Exception:
                 log.getChild("scheduler").exception("scheduler tick failed; retrying at the next one")
             # Wake each second to notice a parent that is gone.
@@ -182,6 +208,7 @@ def run_scorer(place: Schedule, parent: int, wake: Any) -> None:
     from leadscore.service.project import load_project
     from leadscore.store.url import open_store
 
+    _configure_logging(place)
     project = load_project(Path(place.project), place.database)
     sender = DeliveryWorker(lambda: open_store(project.database, base=project.root))
     sender.start()

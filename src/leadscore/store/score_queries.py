@@ -120,13 +120,14 @@ class ScoreQueries:
             for row in cursor:
                 yield stored_score(row)
 
-    def due_leads(self, model: str, now_us: int, limit: int) -> list[int]:
-        """Leads whose labels may have changed by ``now`` with no event, or whose next change is unknown."""
+    def due_leads(self, model: str, now_us: int, limit: int, after: int = 0) -> list[int]:
+        """Leads whose labels may have changed by ``now`` with no event, or whose next change is unknown, in
+        order of seq from above ``after`` (a tick's pass goes through them once)."""
         m = self._mark
         rows = self.db.execute(
             f"SELECT lead_seq FROM scores WHERE model={m} AND (next_check_at IS NULL OR next_check_at <= {m}) "
-            f"ORDER BY lead_seq LIMIT {m}",
-            (model, now_us, limit),
+            f"AND lead_seq > {m} ORDER BY lead_seq LIMIT {m}",
+            (model, now_us, after, limit),
         ).fetchall()
         return [int(r[0]) for r in rows]
 
