@@ -1,5 +1,5 @@
-"""PostgreSQL keeps each lead's event count in a table (``0008_event_counts``); a database that had events
-before that migration gets its counts from them."""
+"""PostgreSQL's own migrations: each lead's event count kept in a table (``0008_event_counts``), which a
+database that had events before gets from them, and an event queue that vacuum never truncates (``0011``)."""
 
 from __future__ import annotations
 
@@ -29,5 +29,18 @@ def test_the_migration_counts_the_events_already_stored(tmp_path: Path) -> None:
         store = open_store(url)
         try:
             assert store.lead_versions([a, b]) == {a: (3, NOW), b: (1, NOW)}
+        finally:
+            store.close()
+
+
+def test_vacuum_never_truncates_the_event_queue(tmp_path: Path) -> None:
+    """Truncation takes an ACCESS EXCLUSIVE lock, which every append to the queue would wait for."""
+    with fresh_url("postgresql", tmp_path) as url:
+        store = open_store(url)
+        try:
+            row = store.db.execute(  # type: ignore[attr-defined]
+                "SELECT reloptions FROM pg_class WHERE oid = 'event_queue'::regclass"
+            ).fetchone()
+            assert row is not None and "vacuum_truncate=false" in row[0]
         finally:
             store.close()

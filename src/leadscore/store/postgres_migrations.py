@@ -155,3 +155,10 @@ POSTGRES_MIGRATIONS += [
         """,
     ),
 ]
+# PostgreSQL only. The event queue fills and empties all day. Left to its defaults, vacuum would truncate
+# its empty tail each time: that takes an ACCESS EXCLUSIVE lock, which every append waits for, and on a
+# file system mounted with ``discard`` it sends the freed blocks back to the disk, the next appends growing
+# the file again. Keeping the pages costs at most the largest backlog's size.
+POSTGRES_MIGRATIONS += [
+    ("0011_event_queue_keeps_its_pages", "ALTER TABLE event_queue SET (vacuum_truncate = false);"),
+]
