@@ -30,6 +30,18 @@ def test_a_new_store_is_in_wal_mode_and_readers_do_not_block_the_writer(tmp_path
         store.close()
 
 
+def test_commits_wait_for_the_disk_in_both_files(tmp_path: Path) -> None:
+    """An acknowledged event is in the queue file's WAL on disk, and a scored one in the database's, before
+    the commit returns (``synchronous=FULL``: 2): a 2xx outlives a power cut, not only a crash."""
+    store = SQLiteStore(tmp_path / "leads.db")
+    try:
+        store.queue_events([EventRecord("a", "email_click", datetime(2026, 1, 1, tzinfo=UTC), lead_id="L1")], NOW)
+        assert store.db.execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert store._queue().execute("PRAGMA synchronous").fetchone()[0] == 2
+    finally:
+        store.close()
+
+
 def _old_release(path: Path, upto: str) -> None:
     """A database as an earlier release left it: the migrations up to ``upto`` applied, by that release's SQL."""
     db = sqlite3.connect(path, isolation_level=None)
