@@ -5,7 +5,8 @@ For each backend, in one run, on a fresh database with the sample leads loaded t
 
 - single events at a fixed offered load (open loop: latency counts from when each request was due, so a
   slow server cannot hide its queue), p50 and p99, against the same load on ``/healthz`` (the HTTP floor);
-  each after a warm-up of the same load on the same connections (``--warmup``), reported on its own;
+  each after a warm-up of the same load on the same connections (``--warmup``), reported on its own, and
+  after ``sync``, so that the disk is not still writing back what earlier phases left in the page cache;
 - batches of events, closed loop with a few connections: events/s acknowledged (stored in the event
   queue), and events/s scored (until a read, which waits for the queue, answers), against the same batches
   handed to the service layer in one process with no HTTP, scoring in the call (``LiveService``);
@@ -293,7 +294,14 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
             ("healthz", "/healthz", [b""] * len(singles), [b""] * len(warmup)),
             ("single", "/v1/events", singles, warmup),
         ):
+            # The disk first writes back what earlier phases left in the page cache (the other backend's
+            # batches, its in-process baseline): a commit's sync waits behind such writeback for up to
+            # 450 ms (bench/sync_floor.py), which is the previous phase's cost, not this load's.
+            flushing = time.perf_counter()
+            os.sync()
+            flushed = time.perf_counter() - flushing
             result[name] = asyncio.run(open_loop(server.port, key, path, bodies, args.rate, args.pool, cold, meter))
+            result[name]["sync_s"] = round(flushed, 3)
 
         events = _event_objects(people, args.batch_events, 3, now)
         batches = [b"[" + b",".join(events[i : i + args.batch]) + b"]" for i in range(0, len(events), args.batch)]
@@ -392,7 +400,7 @@ def main() -> None:
         print(f"{r['backend']}, {r['workers']} worker(s)")
         print(f"  single events offered at {args.rate:,.0f}/s: served {s['requests_per_s']:,.0f}/s, "
               f"p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms, "
-              f"errors {s['errors']:.0f}")  # fmt: skip
+              f"errors {s['errors']:.0f}; the disk's writeback before them took {s['sync_s']:.2f} s")  # fmt: skip
         print(f"    baseline /healthz at the same load: p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms")
         for label, figures in (("single events", s), ("/healthz", h)):
             if "warmup" in figures:
