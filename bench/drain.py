@@ -12,7 +12,6 @@ leads, drain them, and time the drain (wall and this process's CPU; on PostgreSQ
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import resource
 import statistics
@@ -27,7 +26,7 @@ from leadscore.sample import sample_leads
 from leadscore.service.live import LiveService
 from leadscore.service.project import load_project, write_project
 from leadscore.store.url import open_store
-from pg_schema import fresh_schema
+from pg_schema import add_backend_options, fresh_schema
 from proc_cpu import cpu_of
 
 SIZES = (1, 5, 12, 50, 200, 1000)
@@ -77,9 +76,7 @@ def run(url: str, folder: Path, leads: int, repeats: int) -> list[dict[str, Any]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--postgres", default=os.environ.get("LEADSCORE_TEST_POSTGRES_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
+    add_backend_options(parser)
     parser.add_argument("--leads", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()

@@ -13,7 +13,6 @@ on this machine). On 2 cores shared by the server's workers and PostgreSQL, thei
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import time
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 from leadscore.ingest.records import EventRecord
 from leadscore.store import postgres_bulk
 from leadscore.store.postgres_bulk import PostgresConnected
-from pg_schema import fresh_schema
+from pg_schema import add_backend_options, fresh_schema
 from proc_cpu import cpu_of
 
 UNNEST_EVENTS = (
@@ -35,8 +34,7 @@ UNNEST_EVENTS = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--postgres", default=os.environ.get("LEADSCORE_TEST_POSTGRES_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
+    add_backend_options(parser, backend=False)
     parser.add_argument("--leads", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()

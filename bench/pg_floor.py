@@ -13,14 +13,13 @@ table first. The baseline, in the same run, is a plain ``SELECT 1`` round trip.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import time
 
 import orjson
 import psycopg
 
-from pg_schema import fresh_schema
+from pg_schema import add_backend_options, fresh_schema
 
 INSERT = (
     "INSERT INTO events(id, lead_seq, type, occurred_at, properties, received_at) "
@@ -40,8 +39,7 @@ FROM_COPY = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--postgres", default=os.environ.get("LEADSCORE_TEST_POSTGRES_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
+    add_backend_options(parser, backend=False)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--leads", type=int, default=5000)
     args = parser.parse_args()

@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from pg_schema import fresh_schema
+from pg_schema import add_backend_options, fresh_schema
 from proc_cpu import cpu_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -367,9 +367,7 @@ async def _webhook_latency(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--postgres", default=os.environ.get("LEADSCORE_TEST_POSTGRES_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
+    add_backend_options(parser)
     parser.add_argument("--leads", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=500.0, help="offered single-event load, requests/s")
     parser.add_argument("--seconds", type=float, default=10.0)

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import psycopg
 
+from pg_schema import add_backend_options
+
 Commit = Callable[[], None]
 
 
@@ -112,9 +114,7 @@ def _figures(latencies: list[float]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--postgres", default=os.environ.get("LEADSCORE_TEST_POSTGRES_URL",
-                                                             "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
+    add_backend_options(parser)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--connections", type=int, default=8)
