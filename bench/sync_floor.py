@@ -42,7 +42,11 @@ def _postgres(url: str) -> Callable[[], Commit]:
 
     def connect() -> Commit:
         db = psycopg.connect(url, autocommit=True)
-        return lambda: db.execute("INSERT INTO sync_floor(event) VALUES (%s)", ("x" * 300,)) and None
+
+        def commit() -> None:
+            db.execute("INSERT INTO sync_floor(event) VALUES (%s)", ("x" * 300,))
+
+        return commit
 
     return connect
 
@@ -55,7 +59,11 @@ def _sqlite(path: Path) -> Callable[[], Commit]:
     def connect() -> Commit:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         db.execute("PRAGMA synchronous=FULL")  # what leadscore's store sets (leadscore.store.sqlite_common)
-        return lambda: db.execute("INSERT INTO sync_floor(event) VALUES (?)", ("x" * 300,)) and None
+
+        def commit() -> None:
+            db.execute("INSERT INTO sync_floor(event) VALUES (?)", ("x" * 300,))
+
+        return commit
 
     return connect
 
