@@ -26,9 +26,12 @@ SNAPSHOT_DAYS = 45
 ACCOUNTS = 40
 
 
-def load_crm(store: Store, leads: int = 600, seed: int = 5) -> int:
-    """Loads ``leads`` leads with their accounts, events and outcomes; returns how many converted."""
+def load_crm(store: Store, leads: int = 600, seed: int = 5, forms: bool = False) -> int:
+    """Loads ``leads`` leads with their accounts, events and outcomes; returns how many converted. With
+    ``forms``, leads also submit forms, and each demo form (not a newsletter one) raises the odds up to two:
+    the signal is in an event property, which a count per type blurs."""
     rng = random.Random(seed)
+    form_rng = random.Random(seed + 1)
     records: list[LeadRecord | AccountRecord] = [
         AccountRecord(f"A{i}", {"plan": "enterprise" if i % 3 == 0 else "smb"}) for i in range(ACCOUNTS)
     ]
@@ -51,7 +54,9 @@ def load_crm(store: Store, leads: int = 600, seed: int = 5) -> int:
         for k in range(rng.randint(0, 5)):
             at = created + timedelta(days=rng.uniform(0, 40))
             events.append(EventRecord(f"v{i}-{k}", "page_view", at, lead_id=lead_id, properties={"url": "/blog"}))
+        demo_forms = _forms(events, form_rng, lead_id, created) if forms else 0
         logit = -2.2 + 1.5 * (industry == "software") + 0.6 * min(demos, 3) + 0.8 * (account % 3 == 0)
+        logit += 0.9 * min(demo_forms, 2)
         if rng.random() < 1 / (1 + math.exp(-logit)):
             converted += 1
             outcomes.append(OutcomeRecord(lead_id, None, "converted", created + timedelta(days=rng.uniform(50, 90))))
@@ -62,3 +67,16 @@ def load_crm(store: Store, leads: int = 600, seed: int = 5) -> int:
     ingest_events(store, scorer, events, as_of=OBSERVED_UNTIL, now=OBSERVED_UNTIL, source="web")
     load_outcomes(store, outcomes, now=OBSERVED_UNTIL, source="crm")
     return converted
+
+
+def _forms(events: list[EventRecord], rng: random.Random, lead_id: str, created: datetime) -> int:
+    """Form submissions with a ``form`` (mostly newsletter or demo, now and then "Demo" or "2024", which no
+    case-sensitive test on "demo" may count) and a boolean ``gated``; returns how many were demo forms."""
+    demos = 0
+    for k in range(rng.choice((0, 1, 1, 2, 3))):
+        form = rng.choices(("newsletter", "demo", "Demo", "2024"), weights=(60, 35, 3, 2))[0]
+        demos += form == "demo"
+        at = created + timedelta(days=rng.uniform(0, 40))
+        properties = {"form": form, "gated": rng.random() < 0.5}
+        events.append(EventRecord(f"f{lead_id}-{k}", "form_submit", at, lead_id=lead_id, properties=properties))
+    return demos

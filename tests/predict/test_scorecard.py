@@ -170,7 +170,7 @@ def test_too_few_outcomes_are_refused(rows: list[Row]) -> None:
     ("rule", "message"),
     [
         ("{name: demo, event: demo, points: 5, where: {field: form, equals: demo}, window_days: 30}", "properties"),
-        ("{name: demo, event: demo, points: 5, once: true, window_days: 30}", "properties, times"),
+        ("{name: demo, event: demo, points: 5, once: true, window_days: 30}", "times"),
         (
             "{name: demo, event: demo, points: 5, window_days: 30, decay: {kind: exponential, half_life_days: 9}}",
             "decay",

@@ -1,6 +1,7 @@
 """The self-check on a real store, on each backend: the suggested model, run by the reference engine on each
 lead's stored events as of its snapshot (as ``leadscore dataset`` scores), gives exactly the total the fit
-computed from the row's features, and so does scoring from the features alone."""
+computed from the row's features, and so does scoring from the features alone, with counts per event type
+and per event property value."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from scorecard_crm import OBSERVED_UNTIL, SNAPSHOT_DAYS, load_crm
 from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.scoring import assemble_cents, occurrences_from_rows
 from leadscore.engine.types import to_micros
-from leadscore.predict.dataset import Snapshots, training_rows
-from leadscore.predict.scorecard import fit_scorecard
+from leadscore.predict.dataset import Row, Snapshots, training_rows
+from leadscore.predict.facets import discover
+from leadscore.predict.scorecard import Scorecard, fit_scorecard
 from leadscore.predict.scorecard_scoring import score_rows
 from leadscore.store.protocol import Store
 
@@ -26,6 +28,34 @@ def test_the_engine_on_stored_events_gives_the_totals_the_fit_computed(store: St
     assert {"account.plan", "demo_request"} <= groups and {7, 90} <= windows
     assert any(r.features["events.demo_request.90d"] > r.features["events.demo_request.30d"] for r in rows)
 
+    _assert_engine_agrees(store, card, rows)
+
+
+def test_points_for_a_property_value_score_the_stored_events_as_the_fit_did(store: Store) -> None:
+    """Rows with facets (as ``leadscore suggest`` builds them): a demo form earns points a newsletter form
+    does not, through a ``where`` test the engine applies to the stored events, which also hold "Demo",
+    "2024" and boolean values that the facet columns do not count."""
+    load_crm(store, forms=True)
+    facets = discover(store)
+    rows = list(training_rows(store, [], Snapshots((SNAPSHOT_DAYS,)), 90, OBSERVED_UNTIL, facets=facets))
+    assert any(c == ("form_submit", "gated", "true") for c in facets.counts)
+    card = fit_scorecard(rows)
+    tests = {r.candidate.where for r in card.rules if r.candidate.where is not None}
+    assert ("form", "demo") in tests and tests <= {("form", "demo"), ("form", "Demo"), ("form", "newsletter")}
+    demo_forms = [r for r in card.rules if r.candidate.where == ("form", "demo")]
+    newsletters = [r for r in card.rules if r.candidate.where == ("form", "newsletter")]
+    # Two demo forms in 90 days earn more than two newsletter forms, through rules the engine can run.
+    assert sum(r.points * min(2, r.candidate.cap or 1) for r in demo_forms) > sum(
+        r.points * min(2, r.candidate.cap or 1) for r in newsletters
+    )
+    assert all(
+        r.candidate.event in ("demo_request", "page_view", "form_submit") for r in card.rules if r.candidate.is_count
+    )
+    assert "where: {field: form, equals: demo, case_sensitive: true}" in card.to_yaml()
+    _assert_engine_agrees(store, card, rows)
+
+
+def _assert_engine_agrees(store: Store, card: Scorecard, rows: list[Row]) -> None:
     compiled = CompiledModel(card.model())
     by_lead = {row.lead_id: i for i, row in enumerate(rows)}
     engine = np.full(len(rows), np.nan)

@@ -14,6 +14,7 @@ from rich.text import Text
 from leadscore.cli.context import console, opened, parse_moment, user_errors
 from leadscore.cli.outcomes import observed_until
 from leadscore.predict.dataset import Snapshots, training_rows
+from leadscore.predict.facets import discover
 from leadscore.predict.leakage import check
 from leadscore.predict.scorecard import SQL_SHARE, Scorecard, fit_scorecard
 from leadscore.predict.train import MIN_PER_CLASS
@@ -46,8 +47,9 @@ def suggest(
         int, typer.Option(min=1, help="Fewest converted, and fewest not converted, rows to learn from.")
     ] = MIN_PER_CLASS,
 ) -> None:
-    """Fit a points model from the outcomes: points per field value and per event count, learned from
-    point-in-time training rows, with MQL and SQL thresholds; the file explains every rule's points."""
+    """Fit a points model from the outcomes: points per field value, per event count and per count of an
+    event property's value (a demo form, not any form), learned from point-in-time training rows, with MQL
+    and SQL thresholds; the file explains every rule's points."""
     if not after_creation_days and not date:
         raise ValueError("expected --after-creation-days N or --date DATE (or both) to say when to snapshot")
     if output.suffix not in (".yaml", ".yml"):
@@ -59,7 +61,7 @@ def suggest(
     snapshots = Snapshots(tuple(after_creation_days or ()), tuple(parse_moment(d, "--date") for d in date or ()))
     with opened(ctx) as (_, store):
         until = parse_moment(as_of) if as_of else observed_until(store)
-        rows = list(training_rows(store, [], snapshots, horizon_days, until))
+        rows = list(training_rows(store, [], snapshots, horizon_days, until, facets=discover(store)))
     dropped = set(exclude or ())
     rows = [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
     card = fit_scorecard(

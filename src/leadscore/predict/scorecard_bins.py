@@ -8,7 +8,10 @@ gets no rule, so its leads score 0 for that field and every other bin's points s
 An event type becomes capped counts over the 7, 30 and 90 days up to the snapshot. A rule with ``points``
 per occurrence, ``window_days: W``, no decay and ``max_points: points * k`` adds ``points * min(n, k)``,
 where n is the count the ``events.<type>.<W>d`` column holds. Several caps k on one type and window make
-any shape of points against the count, flat after the largest cap.
+any shape of points against the count, flat after the largest cap. A facet count,
+``events.<type>.<key>=<value>.<W>d`` (see ``facets``), becomes the same rules with ``where: {field: <key>,
+equals: <value>, case_sensitive: true}``: a demo form is worth more than a newsletter form. Sums of a numeric
+property have no rule to say them, and are left out.
 
 A column is computed by the engine itself: a bin's condition is compiled with the engine's predicates and
 tested on each distinct value, so what the fit learned from is exactly what the emitted model scores.
@@ -20,7 +23,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,6 +35,7 @@ from leadscore.engine.predicates import as_number, compile_condition, is_missing
 from leadscore.engine.types import Account, Lead
 from leadscore.model.rules import FitRule
 from leadscore.predict.dataset import WINDOWS_DAYS, Row
+from leadscore.predict.scorecard_scoring import count_column
 
 #: Caps tried on each event count; one is kept when enough leads reach it.
 CAPS = (1, 2, 3, 5, 10, 20, 50)
@@ -54,6 +58,7 @@ class Candidate:
     event: str | None = None
     window_days: int | None = None
     cap: int | None = None
+    where: tuple[str, str] | None = None  # for a facet count: the event property and the value it must hold
 
     @property
     def is_count(self) -> bool:
@@ -84,9 +89,10 @@ def design(rows: Sequence[Row], min_support: int, exclude: Sequence[str] = ()) -
                 reference = max(range(len(bins)), key=lambda i: bins[i][1].sum())
                 references[field] = (bins[reference][0].label, bins[reference][1] > 0)
                 found += [item for i, item in enumerate(bins) if i != reference]
-    for kind, window in _count_columns(names):
-        counts = np.array([r.features.get(f"events.{kind}.{window}d") or 0 for r in rows], dtype=np.float64)
-        found += _capped_counts(kind, window, counts, min_support)
+    for kind, where, window in _count_columns(names):
+        column = count_column(kind, where, window)
+        counts = np.array([r.features.get(column) or 0 for r in rows], dtype=np.float64)
+        found += _capped_counts(kind, where, window, counts, min_support)
     kept: list[Candidate] = []
     columns: list[NDArray[np.float64]] = []
     seen: set[bytes] = set()
@@ -130,27 +136,52 @@ def subject(field: str, value: Any) -> Lead:
     return Lead("", {field: value})
 
 
-def _count_columns(names: Sequence[str]) -> list[tuple[str, int]]:
-    """(event type, window) per ``events.<type>.<W>d`` column, longest window first: when two windows
-    count the same events, the longer one is kept."""
-    out = []
+def _count_columns(names: Sequence[str]) -> list[tuple[str, tuple[str, str] | None, int]]:
+    """(event type, property test, window) per count column, each type's plain counts before its facets and
+    longest window first: when two columns count the same events, the first one is kept."""
+    found: dict[str, list[int]] = {}
     for name in names:
         match = re.fullmatch(r"events\.(.+)\.(\d+)d", name)
         if match and int(match.group(2)) in WINDOWS_DAYS:
-            out.append((match.group(1), int(match.group(2))))
-    return sorted(out, key=lambda item: (item[0], -item[1]))
+            found.setdefault(match.group(1), []).append(int(match.group(2)))
+    out: list[tuple[str, tuple[str, str] | None, int]] = []
+    for body, windows in found.items():
+        counted = _counted_events(body, found)
+        if counted is not None:
+            out += [(counted[0], counted[1], window) for window in windows]
+    return sorted(out, key=lambda item: (item[0], item[1] is not None, item[1] or ("", ""), -item[2]))
+
+
+def _counted_events(body: str, bodies: Mapping[str, Any]) -> tuple[str, tuple[str, str] | None] | None:
+    """What a column counts: (type, None) for a plain event type, (type, (key, value)) for a facet count, or
+    ``None`` for a column no rule can say exactly: a numeric facet's sum, a value that reads as a number or
+    a boolean (``equals`` would also match other spellings of it), a key with a dot (a rule reads it as a
+    path). A column is only read as a facet when its event type has plain counts too."""
+    if body.endswith(".sum") and body[: -len(".sum")].rpartition(".")[0] in bodies:
+        return None
+    left, equals, value = body.partition("=")
+    kind, dot, key = left.rpartition(".")
+    if not (equals and dot and kind in bodies):
+        return body, None
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", key) or as_number(value) is not None:
+        return None
+    if value.casefold() in ("true", "false", "none", ""):
+        return None
+    return kind, (key, value)
 
 
 def _capped_counts(
-    kind: str, window: int, counts: NDArray[np.float64], min_support: int
+    kind: str, where: tuple[str, str] | None, window: int, counts: NDArray[np.float64], min_support: int
 ) -> list[tuple[Candidate, NDArray[np.float64]]]:
     out = []
+    what = kind if where is None else f"{kind} with {where[0]} {where[1]}"
+    stem = slug(kind) if where is None else f"{slug(kind)}_{slug(where[0])}_{slug(where[1])}"
     for cap in CAPS:
         if int((counts >= cap).sum()) < min_support:
             break
-        label = f"each {kind} in the last {window} days, counting at most {cap}"
-        name = f"{slug(kind)}_{window}d" + (f"_upto_{cap}" if cap > 1 else "_any")
-        candidate = Candidate(name, kind, label, event=kind, window_days=window, cap=cap)
+        label = f"each {what} in the last {window} days, counting at most {cap}"
+        name = f"{stem}_{window}d" + (f"_upto_{cap}" if cap > 1 else "_any")
+        candidate = Candidate(name, kind, label, event=kind, window_days=window, cap=cap, where=where)
         out.append((candidate, np.minimum(counts, cap)))
     return out
 

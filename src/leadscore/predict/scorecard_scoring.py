@@ -1,13 +1,15 @@
 """Scores rows through the reference engine from their features alone, for held-out rows that carry no
 events: the lead is rebuilt from its ``field.<name>`` columns, its account from the ``account.<name>``
-ones, and each event type's occurrences from its ``events.<type>.<7,30,90>d`` counts.
+ones, and each event type's occurrences from its ``events.<type>.<7,30,90>d`` counts (or, for a rule whose
+``where`` is one case-sensitive ``equals`` on an event property, from the facet counts
+``events.<type>.<key>=<value>.<7,30,90>d``).
 
 That is exact for the models ``fit_scorecard`` writes, and refused for any other: an engagement rule may
-only count an event type (no ``where``, ``once`` or ``limit``), without decay, over a 7, 30 or 90-day
-window, and the model may have no inactivity penalty. Under those rules a score depends on the counts in
-those windows and on nothing else about when the events happened, so placing ``c7`` occurrences one day
-before the snapshot, ``c30 - c7`` fifteen days before and ``c90 - c30`` sixty days before gives the engine
-exactly the score it gives the real events.
+only count an event type or one of its facets (no other ``where``, no ``once`` or ``limit``), without
+decay, over a 7, 30 or 90-day window, and the model may have no inactivity penalty. Under those rules a
+score depends on the counts in those windows and on nothing else about when the events happened, so
+placing ``c7`` occurrences one day before the snapshot, ``c30 - c7`` fifteen days before and ``c90 - c30``
+sixty days before gives the engine exactly the score it gives the real events.
 """
 
 from __future__ import annotations
@@ -22,12 +24,38 @@ from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.engagement import Occurrence
 from leadscore.engine.scoring import ScoreCents, assemble_cents
 from leadscore.engine.types import US_PER_DAY, Account, Lead, to_micros
-from leadscore.model.rules import NoDecay
+from leadscore.model.conditions import FieldTest
+from leadscore.model.rules import EngagementRule, NoDecay
 from leadscore.model.scoring_model import ScoringModel
 from leadscore.predict.dataset import WINDOWS_DAYS, Row
 
 #: Where the synthetic occurrences of each window go, in days before the snapshot.
 _PLACES = {7: 1, 30: 15, 90: 60}
+
+
+def count_column(kind: str, where: tuple[str, str] | None, window: int) -> str:
+    """The row column that counts ``kind`` events (with property ``where[0]`` equal to ``where[1]``)."""
+    return f"events.{kind}.{window}d" if where is None else f"events.{kind}.{where[0]}={where[1]}.{window}d"
+
+
+def facet_of(rule: EngagementRule) -> tuple[str, str] | None:
+    """The (key, value) a rule's ``where`` requires, when it is one case-sensitive ``equals`` on a text value
+    (what a facet count column counts); raises ``ValueError`` for any other ``where``."""
+    test = rule.where
+    if test is None:
+        return None
+    if (
+        isinstance(test, FieldTest)
+        and test.operator == "equals"
+        and test.case_sensitive
+        and isinstance(test.equals, str)
+        and "." not in test.field
+    ):
+        return test.field, test.equals
+    raise ValueError(
+        f"engagement rule {rule.name!r} needs event properties beyond one case-sensitive 'equals' test, the only "
+        "test rows carry counts for"
+    )
 
 
 def check_scorable(compiled: CompiledModel) -> None:
@@ -38,11 +66,15 @@ def check_scorable(compiled: CompiledModel) -> None:
     for crule in compiled.engagement:
         rule = crule.rule
         window = crule.window_us / US_PER_DAY if crule.window_us is not None else None
-        if rule.where is not None or crule.period is not None or not isinstance(crule.decay, NoDecay):
+        if crule.period is not None or not isinstance(crule.decay, NoDecay):
             raise ValueError(
-                f"{model.key}: engagement rule {rule.name!r} needs event properties, times or decay; rows carry "
-                "counts per event type only"
+                f"{model.key}: engagement rule {rule.name!r} needs event times or decay; rows carry counts per "
+                "event type and property value only"
             )
+        try:
+            facet_of(rule)
+        except ValueError as error:
+            raise ValueError(f"{model.key}: {error}") from None
         if window not in WINDOWS_DAYS:
             raise ValueError(
                 f"{model.key}: engagement rule {rule.name!r} needs a window of 7, 30 or 90 days, as rows count"
@@ -58,23 +90,24 @@ def lead_of(row: Row) -> Lead:
 
 
 def occurrences_of_row(compiled: CompiledModel, row: Row) -> list[list[Occurrence]]:
-    """Per engagement rule, occurrences placed so that each window holds the row's count for its event type."""
+    """Per engagement rule, occurrences placed so that each window holds the row's count of the events the
+    rule matches (a rule with a ``where`` is handed only those: the engine's test on them would pass)."""
     at_us = to_micros(row.snapshot)
-    per_type: dict[str, list[Occurrence]] = {}
+    per_count: dict[tuple[str, tuple[str, str] | None], list[Occurrence]] = {}
     out: list[list[Occurrence]] = []
     for crule in compiled.engagement:
-        kind = crule.rule.event
-        if kind not in per_type:
-            counts = [int(row.features.get(f"events.{kind}.{w}d") or 0) for w in WINDOWS_DAYS]
+        key = (crule.rule.event, facet_of(crule.rule))
+        if key not in per_count:
+            counts = [int(row.features.get(count_column(*key, w)) or 0) for w in WINDOWS_DAYS]
             if any(a > b for a, b in itertools.pairwise(counts)):
-                raise ValueError(f"row for {row.lead_id}: counts of {kind} shrink as the window grows: {counts}")
+                raise ValueError(f"row for {row.lead_id}: counts of {key[0]} shrink as the window grows: {counts}")
             times: list[Occurrence] = []
             previous = 0
             for window, count in zip(WINDOWS_DAYS, counts, strict=True):
                 times += [at_us - _PLACES[window] * US_PER_DAY] * (count - previous)
                 previous = count
-            per_type[kind] = sorted(times)
-        out.append(per_type[kind])
+            per_count[key] = sorted(times)
+        out.append(per_count[key])
     return out
 
 

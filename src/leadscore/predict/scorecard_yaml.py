@@ -138,16 +138,23 @@ def _engagement_lines(card: Scorecard) -> list[str]:
     if not counts:
         return ["engagement: []"]
     lines = ["engagement:"]
-    keys = list(dict.fromkeys((r.candidate.event, r.candidate.window_days) for r in counts))
-    for event, window in keys:
-        rules = [r for r in counts if (r.candidate.event, r.candidate.window_days) == (event, window)]
-        lines.append(f"  # {event} in the last {window} days: {_curve(rules)}")
+    keys = list(dict.fromkeys((r.candidate.event, r.candidate.where, r.candidate.window_days) for r in counts))
+    for event, where, window in keys:
+        rules = [
+            r
+            for r in counts
+            if (r.candidate.event, r.candidate.where, r.candidate.window_days) == (event, where, window)
+        ]
+        what = event if where is None else f"{event} with {where[0]} {where[1]}"
+        lines.append(f"  # {what} in the last {window} days: {_curve(rules)}")
         for rule in rules:
             candidate = rule.candidate
             cap = abs(rule.points) * (candidate.cap or 1)
+            lines += [f"  - name: {candidate.name}", f"    event: {_value(event)}"]
+            if where is not None:
+                test = {"field": where[0], "equals": where[1], "case_sensitive": True}
+                lines.append(f"    where: {_value(test)}")
             lines += [
-                f"  - name: {candidate.name}",
-                f"    event: {_value(event)}",
                 f"    points: {rule.points}  # {_evidence(card, rule)}",
                 f"    max_points: {cap}  # {_counted(candidate.cap or 1)}",
                 f"    window_days: {window}",
