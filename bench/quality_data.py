@@ -52,6 +52,10 @@ LEADFORGE_TASK = "converted_within_90_days"
 LEADFORGE_FLAT_DROP = frozenset(
     {LEADFORGE_TASK, "total_touches_all", "lead_created_at", "lead_id", "contact_id", "account_id"}
 )
+#: Flat-file columns that need to know whether an opportunity was still open at the snapshot, i.e. its close
+#: date, which a public bundle's ``opportunities`` table withholds (the label can be read from it): the raw
+#: tables cannot rebuild them. ``bench/quality.py`` scores the flat regression without them as a diagnostic.
+LEADFORGE_NEEDS_CLOSE_DATE = frozenset({"has_open_opportunity", "opportunity_estimated_acv", "expected_acv"})
 #: Leads.csv columns that are not features: the README's leaking columns, the label and the two ids.
 X_EDUCATION_LEAKING = (
     "Tags",

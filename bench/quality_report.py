@@ -128,6 +128,7 @@ MARKDOWN_COLUMNS = (
     ("scorecard", "scorecard"),
     ("predictive", "predictive"),
     ("lr_flat", "LR flat file"),
+    ("lr_flat_known", "LR flat, no close date"),
     ("lr_rows", "LR rows"),
     ("nb_fields", "NB fields"),
     ("nb_rows", "NB rows"),
