@@ -82,8 +82,9 @@ def test_a_category_that_triples_conversion_gets_clearly_positive_points(card: S
     points = {r.candidate.when.get("equals"): r.points for r in _rules(card, "industry") if r.candidate.when}
     software = points.get("software", 0)  # 0 when software is the reference bin
     for other in ("retail", "education"):
-        # The true log odds ratio, 1.35, is 19.5 points at 10 points a doubling; the penalty shrinks it a bit.
-        assert software - points.get(other, 0) >= 12, points
+        # The true log odds ratio, 1.35, is 19.5 points at 10 points a doubling. The penalty, the strongest
+        # within one standard error of the best in cross-validation, shrinks it by about half.
+        assert software - points.get(other, 0) >= 8, points
 
 
 def test_useless_fields_get_next_to_no_points(card: Scorecard) -> None:
