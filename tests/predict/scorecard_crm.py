@@ -71,12 +71,16 @@ def load_crm(store: Store, leads: int = 600, seed: int = 5, forms: bool = False)
 
 def _forms(events: list[EventRecord], rng: random.Random, lead_id: str, created: datetime) -> int:
     """Form submissions with a ``form`` (mostly newsletter or demo, now and then "Demo" or "2024", which no
-    case-sensitive test on "demo" may count) and a boolean ``gated``; returns how many were demo forms."""
+    case-sensitive test on "demo" may count), a boolean ``gated``, the form again under a dotted key and a
+    number of seconds; returns how many were demo forms."""
     demos = 0
     for k in range(rng.choice((0, 1, 1, 2, 3))):
         form = rng.choices(("newsletter", "demo", "Demo", "2024"), weights=(60, 35, 3, 2))[0]
         demos += form == "demo"
         at = created + timedelta(days=rng.uniform(0, 40))
-        properties = {"form": form, "gated": rng.random() < 0.5}
+        # A key with a dot and a number: columns of theirs that no rule can say exactly must be left out.
+        source = "ads" if form == "demo" and k == 0 else "mail"
+        seconds = 60 if form == "demo" else 5
+        properties = {"form": form, "gated": rng.random() < 0.5, "utm.source": source, "seconds": seconds}
         events.append(EventRecord(f"f{lead_id}-{k}", "form_submit", at, lead_id=lead_id, properties=properties))
     return demos

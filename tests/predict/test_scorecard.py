@@ -18,8 +18,9 @@ from leadscore.model.conditions import FieldTest
 from leadscore.model.loader import load_model, loads_model
 from leadscore.predict.dataset import Row
 from leadscore.predict.scorecard import Scorecard, ScorecardRule, fit_scorecard
-from leadscore.predict.scorecard_bins import nice_cut
+from leadscore.predict.scorecard_bins import _count_columns, nice_cut
 from leadscore.predict.scorecard_scoring import score_row, score_rows
+from leadscore.predict.scorecard_yaml import _value
 from leadscore.predict.train import TooFewOutcomes
 
 SNAPSHOT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -171,6 +172,17 @@ def test_too_few_outcomes_are_refused(rows: list[Row]) -> None:
     ("rule", "message"),
     [
         ("{name: demo, event: demo, points: 5, where: {field: form, equals: demo}, window_days: 30}", "properties"),
+        # Case-sensitive, but the engine would also match what the facet columns do not count (2024 as a
+        # number), miss what they count (true as a boolean), the value has no column (" demo"), or the
+        # rule would read the key as a path.
+        *(
+            (
+                f"{{name: demo, event: demo, points: 5, where: {{field: {k}, equals: {v}, case_sensitive: true}}, "
+                "window_days: 30}",
+                "properties",
+            )
+            for k, v in (("form", '"2024"'), ("form", '"true"'), ("form", '" demo"'), ("utm.source", "demo"))
+        ),
         ("{name: demo, event: demo, points: 5, once: true, window_days: 30}", "times"),
         (
             "{name: demo, event: demo, points: 5, window_days: 30, decay: {kind: exponential, half_life_days: 9}}",
@@ -208,3 +220,26 @@ def test_the_intercept_converges_when_every_lead_sits_far_out_on_the_sigmoid() -
     labels = np.array([1] * 30 + [0] * 70, dtype=np.int64)
     b = _intercept(log_odds, labels)
     assert abs(1 / (1 + np.exp(-(40.0 + b))) - 0.3) < 1e-6  # the training conversion rate, not 1e51
+
+
+def test_only_columns_a_rule_can_say_exactly_become_counts() -> None:
+    """A facet is told from an event type by the type's own columns; a property key with a dot, a number,
+    a boolean, a sum or an ambiguous ``=`` is left out rather than read as some other event type."""
+    bodies = [
+        "form_submit", "form_submit.form=demo", "form_submit.utm.source=demo", "form_submit.form=2024",
+        "form_submit.gated=true", "page_view", "page_view.seconds.sum", "page_view.video.seconds.sum",
+        "a=b", "a=b.form=demo", "k", "k.x=y=z", "email", "email.open",
+    ]  # fmt: skip
+    names = [f"events.{b}.{w}d" for b in bodies for w in (7, 30, 90)]
+    found = {(kind, where) for kind, where, _ in _count_columns(names)}
+    assert found == {
+        ("form_submit", None), ("form_submit", ("form", "demo")), ("page_view", None), ("a=b", None),
+        ("a=b", ("form", "demo")), ("k", None), ("email", None), ("email.open", None),
+    }  # fmt: skip
+    windows = [w for kind, where, w in _count_columns(names) if (kind, where) == ("form_submit", None)]
+    assert windows == [90, 30, 7]
+
+
+@pytest.mark.parametrize("text", ["x\x85y", "x\x80y", "x\x7fy", "yes", "null", "1e3", "a: b", '"q"', "#x", "é😀"])
+def test_a_value_written_to_the_model_file_reads_back_as_itself(text: str) -> None:
+    assert yaml.safe_load(f"[{_value(text)}]") == [text]

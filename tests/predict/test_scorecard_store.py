@@ -38,7 +38,8 @@ def test_points_for_a_property_value_score_the_stored_events_as_the_fit_did(stor
     load_crm(store, forms=True)
     facets = discover(store)
     rows = list(training_rows(store, [], Snapshots((SNAPSHOT_DAYS,)), 90, OBSERVED_UNTIL, facets=facets))
-    assert any(c == ("form_submit", "gated", "true") for c in facets.counts)
+    assert ("form_submit", "gated", "true") in facets.counts and ("form_submit", "utm.source", "ads") in facets.counts
+    assert ("form_submit", "seconds") in facets.sums
     card = fit_scorecard(rows)
     tests = {r.candidate.where for r in card.rules if r.candidate.where is not None}
     assert ("form", "demo") in tests and tests <= {("form", "demo"), ("form", "Demo"), ("form", "newsletter")}

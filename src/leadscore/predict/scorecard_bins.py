@@ -35,7 +35,7 @@ from leadscore.engine.predicates import as_number, compile_condition, is_missing
 from leadscore.engine.types import Account, Lead
 from leadscore.model.rules import FitRule
 from leadscore.predict.dataset import WINDOWS_DAYS, Row
-from leadscore.predict.scorecard_scoring import count_column
+from leadscore.predict.scorecard_scoring import count_column, exact_facet
 
 #: Caps tried on each event count; one is kept when enough leads reach it.
 CAPS = (1, 2, 3, 5, 10, 20, 50)
@@ -154,20 +154,17 @@ def _count_columns(names: Sequence[str]) -> list[tuple[str, tuple[str, str] | No
 
 def _counted_events(body: str, bodies: Mapping[str, Any]) -> tuple[str, tuple[str, str] | None] | None:
     """What a column counts: (type, None) for a plain event type, (type, (key, value)) for a facet count, or
-    ``None`` for a column no rule can say exactly: a numeric facet's sum, a value that reads as a number or
-    a boolean (``equals`` would also match other spellings of it), a key with a dot (a rule reads it as a
-    path). A column is only read as a facet when its event type has plain counts too."""
-    if body.endswith(".sum") and body[: -len(".sum")].rpartition(".")[0] in bodies:
-        return None
-    left, equals, value = body.partition("=")
-    kind, dot, key = left.rpartition(".")
-    if not (equals and dot and kind in bodies):
-        return body, None
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+", key) or as_number(value) is not None:
-        return None
-    if value.casefold() in ("true", "false", "none", ""):
-        return None
-    return kind, (key, value)
+    ``None`` for a column no rule can say exactly. A column is a facet when what follows one of the event
+    types (a body with counts of its own) holds ``=`` or ends in ``.sum``; a sum, or a count that
+    ``exact_facet`` refuses, is left out: a column misread would score other events than it counted."""
+    at = body.find(".")
+    while at != -1:
+        kind, rest = body[:at], body[at + 1 :]
+        if kind in bodies and ("=" in rest or rest.endswith(".sum")):
+            key, equals, value = rest.partition("=")
+            return (kind, (key, value)) if equals and exact_facet(key, value) else None
+        at = body.find(".", at + 1)
+    return body, None
 
 
 def _capped_counts(

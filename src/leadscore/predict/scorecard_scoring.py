@@ -15,6 +15,7 @@ sixty days before gives the engine exactly the score it gives the real events.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,6 +23,7 @@ from numpy.typing import NDArray
 
 from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.engagement import Occurrence
+from leadscore.engine.predicates import as_number
 from leadscore.engine.scoring import ScoreCents, assemble_cents
 from leadscore.engine.types import US_PER_DAY, Account, Lead, to_micros
 from leadscore.model.conditions import FieldTest
@@ -38,9 +40,19 @@ def count_column(kind: str, where: tuple[str, str] | None, window: int) -> str:
     return f"events.{kind}.{window}d" if where is None else f"events.{kind}.{where[0]}={where[1]}.{window}d"
 
 
+def exact_facet(key: str, value: str) -> bool:
+    """Whether a case-sensitive ``equals`` test on ``key`` matches exactly the events a facet column
+    ``<key>=<value>`` counts: not for a value that reads as a number or a boolean (``equals`` also matches
+    2024 or ``true`` as JSON, which the column does not count), one with surrounding spaces or an ``=``
+    (no column is named so, or its name is ambiguous), or a key a rule would read as a path."""
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", key) or not value or value != value.strip() or "=" in value:
+        return False
+    return as_number(value) is None and value.casefold() not in ("true", "false", "none")
+
+
 def facet_of(rule: EngagementRule) -> tuple[str, str] | None:
-    """The (key, value) a rule's ``where`` requires, when it is one case-sensitive ``equals`` on a text value
-    (what a facet count column counts); raises ``ValueError`` for any other ``where``."""
+    """The (key, value) a rule's ``where`` requires, when it is one case-sensitive ``equals`` that a facet
+    count column counts exactly (``exact_facet``); raises ``ValueError`` for any other ``where``."""
     test = rule.where
     if test is None:
         return None
@@ -49,7 +61,7 @@ def facet_of(rule: EngagementRule) -> tuple[str, str] | None:
         and test.operator == "equals"
         and test.case_sensitive
         and isinstance(test.equals, str)
-        and "." not in test.field
+        and exact_facet(test.field, test.equals)
     ):
         return test.field, test.equals
     raise ValueError(

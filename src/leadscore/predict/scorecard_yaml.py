@@ -47,7 +47,8 @@ def _text(value: str) -> str:
                 return value
         except yaml.YAMLError:
             pass
-    return json.dumps(value, ensure_ascii=False)
+    # JSON leaves C1 controls and DEL as they are, which YAML reads as other text or refuses: escape them.
+    return re.sub(r"[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
 
 
 def _rate(converted: int, rows: int) -> str:
