@@ -32,7 +32,7 @@ import orjson
 from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.scoring import assemble_cents, occurrences_from_rows
 from leadscore.engine.types import US_PER_DAY, Lead, from_micros, to_micros
-from leadscore.predict.facets import Facets
+from leadscore.predict.facets import Facets, count_column
 from leadscore.store.protocol import EventRow, Store
 
 WINDOWS_DAYS = (7, 30, 90)
@@ -136,7 +136,7 @@ def features_at(
     for kind in types:
         times = sorted(times_by_type.get(kind, []))
         for days in WINDOWS_DAYS:
-            out[f"events.{kind}.{days}d"] = len(times) - bisect_right(times, at_us - days * US_PER_DAY)
+            out[count_column(kind, None, days)] = len(times) - bisect_right(times, at_us - days * US_PER_DAY)
     if facets is not None:
         out.update(facets.features(past, at_us, WINDOWS_DAYS))
     for compiled in models:

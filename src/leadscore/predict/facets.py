@@ -32,6 +32,12 @@ MIN_SHARE = 0.01
 MIN_EVENTS = 20
 
 
+def count_column(kind: str, where: tuple[str, str] | None, days: int) -> str:
+    """The row column counting ``kind`` events over ``days`` (those whose property ``where[0]`` is
+    ``where[1]``, a facet count): the one name training rows, the scorecard and its scoring all use."""
+    return f"events.{kind}.{days}d" if where is None else f"events.{kind}.{where[0]}={where[1]}.{days}d"
+
+
 @dataclass(frozen=True)
 class Facets:
     sums: tuple[tuple[str, str], ...] = ()  # (event type, numeric property)
@@ -61,7 +67,7 @@ class Facets:
                 out[f"events.{kind}.{key}.sum.{days}d"] = 0.0
         for kind, key, value in self.counts:
             for days in windows:
-                out[f"events.{kind}.{key}={value}.{days}d"] = 0
+                out[count_column(kind, (key, value), days)] = 0
         if not self:
             return out
         wanted_types = {k for k, _ in self.sums} | {k for k, _, _ in self.counts}
@@ -83,7 +89,7 @@ class Facets:
                 label = _label(raw)
                 if label is not None and (kind, key, label) in counts:
                     for days in inside:
-                        out[f"events.{kind}.{key}={label}.{days}d"] += 1
+                        out[count_column(kind, (key, label), days)] += 1
         return out
 
 

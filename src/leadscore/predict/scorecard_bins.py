@@ -35,7 +35,8 @@ from leadscore.engine.predicates import as_number, compile_condition, is_missing
 from leadscore.engine.types import Account, Lead
 from leadscore.model.rules import FitRule
 from leadscore.predict.dataset import WINDOWS_DAYS, Row
-from leadscore.predict.scorecard_scoring import count_column, exact_facet
+from leadscore.predict.facets import count_column
+from leadscore.predict.scorecard_scoring import exact_facet
 
 #: Caps tried on each event count; one is kept when enough leads reach it.
 CAPS = (1, 2, 3, 5, 10, 20, 50)

@@ -30,14 +30,10 @@ from leadscore.model.conditions import FieldTest
 from leadscore.model.rules import EngagementRule, NoDecay
 from leadscore.model.scoring_model import ScoringModel
 from leadscore.predict.dataset import WINDOWS_DAYS, Row
+from leadscore.predict.facets import count_column
 
 #: Where the synthetic occurrences of each window go, in days before the snapshot.
 _PLACES = {7: 1, 30: 15, 90: 60}
-
-
-def count_column(kind: str, where: tuple[str, str] | None, window: int) -> str:
-    """The row column that counts ``kind`` events (with property ``where[0]`` equal to ``where[1]``)."""
-    return f"events.{kind}.{window}d" if where is None else f"events.{kind}.{where[0]}={where[1]}.{window}d"
 
 
 def exact_facet(key: str, value: str) -> bool:
@@ -101,14 +97,22 @@ def lead_of(row: Row) -> Lead:
     return Lead(row.lead_id, fields, account=account)
 
 
-def occurrences_of_row(compiled: CompiledModel, row: Row) -> list[list[Occurrence]]:
+Counted = list[tuple[str, tuple[str, str] | None]]
+
+
+def counted_events(compiled: CompiledModel) -> Counted:
+    """Per engagement rule, the event type and the facet it counts: the same for every row, so worked out
+    once per model."""
+    return [(crule.rule.event, facet_of(crule.rule)) for crule in compiled.engagement]
+
+
+def occurrences_of_row(compiled: CompiledModel, row: Row, counted: Counted | None = None) -> list[list[Occurrence]]:
     """Per engagement rule, occurrences placed so that each window holds the row's count of the events the
     rule matches (a rule with a ``where`` is handed only those: the engine's test on them would pass)."""
     at_us = to_micros(row.snapshot)
     per_count: dict[tuple[str, tuple[str, str] | None], list[Occurrence]] = {}
     out: list[list[Occurrence]] = []
-    for crule in compiled.engagement:
-        key = (crule.rule.event, facet_of(crule.rule))
+    for key in counted if counted is not None else counted_events(compiled):
         if key not in per_count:
             counts = [int(row.features.get(count_column(*key, w)) or 0) for w in WINDOWS_DAYS]
             if any(a > b for a, b in itertools.pairwise(counts)):
@@ -123,13 +127,15 @@ def occurrences_of_row(compiled: CompiledModel, row: Row) -> list[list[Occurrenc
     return out
 
 
-def score_row(compiled: CompiledModel, row: Row) -> ScoreCents:
+def score_row(compiled: CompiledModel, row: Row, counted: Counted | None = None) -> ScoreCents:
     """The engine's score of one row at its snapshot; ``check_scorable`` first."""
-    return assemble_cents(compiled, lead_of(row), occurrences_of_row(compiled, row), to_micros(row.snapshot))
+    occurrences = occurrences_of_row(compiled, row, counted)
+    return assemble_cents(compiled, lead_of(row), occurrences, to_micros(row.snapshot))
 
 
 def score_rows(model: ScoringModel | CompiledModel, rows: Sequence[Row]) -> NDArray[np.float64]:
     """Each row's total in points, by the reference engine; see the module docstring for which models."""
     compiled = model if isinstance(model, CompiledModel) else CompiledModel(model)
     check_scorable(compiled)
-    return np.array([score_row(compiled, row).total / 100 for row in rows], dtype=np.float64)
+    counted = counted_events(compiled)
+    return np.array([score_row(compiled, row, counted).total / 100 for row in rows], dtype=np.float64)
