@@ -99,7 +99,9 @@ def open_loop(connect: Callable[[], Commit], rate: float, seconds: float, connec
     return latencies
 
 
-def _bulk(path: str, megabytes: int, delay: float) -> None:
+def bulk_write(path: str, megabytes: int, delay: float) -> None:
+    """After ``delay`` s, writes ``megabytes`` through the page cache and syncs them: a backup or an import
+    sharing the disk."""
     time.sleep(delay)
     block = b"\0" * 2**20
     with open(path, "wb") as out:
@@ -140,7 +142,7 @@ def main() -> None:
         os.sync()
         alone = _figures(open_loop(connect, args.rate, args.seconds, args.connections))
         os.sync()
-        writer = multiprocessing.Process(target=_bulk, args=(str(folder / "bulk"), args.bulk_mb, 2.0))
+        writer = multiprocessing.Process(target=bulk_write, args=(str(folder / "bulk"), args.bulk_mb, 2.0))
         writer.start()
         beside = _figures(open_loop(connect, args.rate, args.seconds, args.connections))
         writer.join()
