@@ -26,10 +26,12 @@ SNAPSHOT_DAYS = 45
 ACCOUNTS = 40
 
 
-def load_crm(store: Store, leads: int = 600, seed: int = 5, forms: bool = False) -> int:
+def load_crm(store: Store, leads: int = 600, seed: int = 5, forms: bool = False, recency: bool = False) -> int:
     """Loads ``leads`` leads with their accounts, events and outcomes; returns how many converted. With
     ``forms``, leads also submit forms, and each demo form (not a newsletter one) raises the odds up to two:
-    the signal is in an event property, which a count per type blurs."""
+    the signal is in an event property, which a count per type blurs. With ``recency``, the odds fall with
+    every day between the lead's last event and the snapshot (from its creation, with no events), which no
+    count over 7, 30 or 90 days says."""
     rng = random.Random(seed)
     form_rng = random.Random(seed + 1)
     records: list[LeadRecord | AccountRecord] = [
@@ -57,6 +59,10 @@ def load_crm(store: Store, leads: int = 600, seed: int = 5, forms: bool = False)
         demo_forms = _forms(events, form_rng, lead_id, created) if forms else 0
         logit = -2.2 + 1.5 * (industry == "software") + 0.6 * min(demos, 3) + 0.8 * (account % 3 == 0)
         logit += 0.9 * min(demo_forms, 2)
+        if recency:
+            mine = [e.occurred_at for e in events if e.lead_id == lead_id]
+            quiet = created + timedelta(days=SNAPSHOT_DAYS) - max(mine, default=created)
+            logit += 1.5 - 0.12 * quiet.total_seconds() / 86_400
         if rng.random() < 1 / (1 + math.exp(-logit)):
             converted += 1
             outcomes.append(OutcomeRecord(lead_id, None, "converted", created + timedelta(days=rng.uniform(50, 90))))

@@ -196,8 +196,14 @@ def test_scoring_from_features_refuses_what_rows_cannot_reproduce(rows: list[Row
     model = loads_model(f"name: m\nengagement:\n  - {rule}\n")
     with pytest.raises(ValueError, match=f"m@1: engagement rule 'demo' needs .*{message}"):
         score_rows(model, rows[:1])
-    with pytest.raises(ValueError, match="b2b_saas@1: an inactivity penalty needs event times"):
+    with pytest.raises(ValueError, match=r"b2b_saas@1: engagement rule .* needs"):
         score_rows(load_model(EXAMPLE), rows[:1])
+    quiet = loads_model(
+        "name: m\ninactivity: {every_days: 7, points: -2}\nengagement:\n"
+        "  - {name: demo, event: demo, points: 5, window_days: 30}\n"
+    )
+    with pytest.raises(ValueError, match=r"no events\.demo\.days_since_last column, which an inactivity penalty needs"):
+        score_rows(quiet, rows[:1])
     window = loads_model("name: m\nengagement:\n  - {name: demo, event: demo, points: 5, window_days: 30}\n")
     assert score_rows(window, [_with_counts(rows[0], 3)]).tolist() == [15.0]
 

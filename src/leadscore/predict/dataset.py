@@ -32,7 +32,7 @@ import orjson
 from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.scoring import assemble_cents, occurrences_from_rows
 from leadscore.engine.types import US_PER_DAY, Lead, from_micros, to_micros
-from leadscore.predict.facets import Facets, count_column
+from leadscore.predict.facets import Facets, count_column, last_column
 from leadscore.store.protocol import EventRow, Store
 
 WINDOWS_DAYS = (7, 30, 90)
@@ -125,7 +125,9 @@ def features_at(
     out: dict[str, Any] = {f"field.{k}": v for k, v in sorted(lead.fields.items()) if k != "email"}
     if lead.account is not None:
         out.update({f"account.{k}": v for k, v in sorted(lead.account.fields.items())})
-    out["age_days"] = round((at_us - created_us) / US_PER_DAY, 3) if created_us is not None else None
+    # Unrounded, as the last-event columns: an inactivity penalty recomputed from them (the suggested
+    # scorecard's) must count the engine's whole periods to the microsecond.
+    out["age_days"] = (at_us - created_us) / US_PER_DAY if created_us is not None else None
     last = max((r[2] for r in past), default=None)
     out["days_since_last_event"] = round((at_us - last) / US_PER_DAY, 3) if last is not None else None
     first = min((r[2] for r in past), default=None)
@@ -137,6 +139,7 @@ def features_at(
         times = sorted(times_by_type.get(kind, []))
         for days in WINDOWS_DAYS:
             out[count_column(kind, None, days)] = len(times) - bisect_right(times, at_us - days * US_PER_DAY)
+        out[last_column(kind)] = (at_us - times[-1]) / US_PER_DAY if times else None
     if facets is not None:
         out.update(facets.features(past, at_us, WINDOWS_DAYS))
     for compiled in models:

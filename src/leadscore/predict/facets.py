@@ -38,6 +38,12 @@ def count_column(kind: str, where: tuple[str, str] | None, days: int) -> str:
     return f"events.{kind}.{days}d" if where is None else f"events.{kind}.{where[0]}={where[1]}.{days}d"
 
 
+def last_column(kind: str, where: tuple[str, str] | None = None) -> str:
+    """The row column holding the days since the lead's last ``kind`` event (with property ``where[0]``
+    equal to ``where[1]``, for a facet), missing when there is none: what an inactivity penalty counts from."""
+    return f"events.{kind}.days_since_last" if where is None else f"events.{kind}.{where[0]}={where[1]}.days_since_last"
+
+
 @dataclass(frozen=True)
 class Facets:
     sums: tuple[tuple[str, str], ...] = ()  # (event type, numeric property)
@@ -58,7 +64,7 @@ class Facets:
             tuple((str(t), str(k), str(v)) for t, k, v in data.get("counts", [])),
         )
 
-    def features(self, past: Sequence[EventRow], at_us: int, windows: Sequence[int]) -> dict[str, float]:
+    def features(self, past: Sequence[EventRow], at_us: int, windows: Sequence[int]) -> dict[str, float | None]:
         """The facet columns of one lead at ``at_us`` from its events up to then (an event counts in a
         window when it is less than that many days old, as the per-type counts do)."""
         out: dict[str, float] = {}
@@ -69,13 +75,18 @@ class Facets:
             for days in windows:
                 out[count_column(kind, (key, value), days)] = 0
         if not self:
-            return out
-        wanted_types = {k for k, _ in self.sums} | {k for k, _, _ in self.counts}
+            return dict(out)
+        count_types = {k for k, _, _ in self.counts}
+        wanted_types = {k for k, _ in self.sums} | count_types
         longest = max(windows) * US_PER_DAY
         sums = {(k, p) for k, p in self.sums}
         counts = {(k, p, v) for k, p, v in self.counts}
+        last: dict[tuple[str, str, str], int] = {}
         for _, kind, when, text in past:
-            if kind not in wanted_types or when <= at_us - longest or when > at_us:
+            if kind not in wanted_types or when > at_us:
+                continue
+            recent = when > at_us - longest
+            if not recent and kind not in count_types:
                 continue
             properties = orjson.loads(text) if text and text != "{}" else {}
             if not isinstance(properties, dict):
@@ -83,14 +94,20 @@ class Facets:
             inside = [days for days in windows if when > at_us - days * US_PER_DAY]
             for key, raw in properties.items():
                 number = _number(raw)
-                if number is not None and (kind, key) in sums:
+                if recent and number is not None and (kind, key) in sums:
                     for days in inside:
                         out[f"events.{kind}.{key}.sum.{days}d"] += number
                 label = _label(raw)
                 if label is not None and (kind, key, label) in counts:
+                    last[kind, key, label] = max(when, last.get((kind, key, label), when))
                     for days in inside:
                         out[count_column(kind, (key, label), days)] += 1
-        return out
+        lasts: dict[str, float | None] = {}
+        for kind, key, value in self.counts:
+            latest = last.get((kind, key, value))
+            since = (at_us - latest) / US_PER_DAY if latest is not None else None  # unrounded: see dataset
+            lasts[last_column(kind, (key, value))] = since
+        return {**out, **lasts}
 
 
 def _number(value: Any) -> float | None:

@@ -28,12 +28,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from leadscore.engine.types import US_PER_DAY, to_micros
 from leadscore.model.loader import loads_model
 from leadscore.model.scoring_model import ScoringModel
 from leadscore.predict.dataset import Row
+from leadscore.predict.facets import last_column
 from leadscore.predict.metrics import auc
 from leadscore.predict.scorecard_bins import Candidate, design
-from leadscore.predict.scorecard_scoring import score_rows
+from leadscore.predict.scorecard_scoring import EventKey, inactivity_since, score_rows
 from leadscore.predict.scorecard_yaml import to_yaml
 from leadscore.predict.train import MIN_PER_CLASS, TooFewOutcomes
 
@@ -48,6 +50,9 @@ FOLDS = 4
 CV_ROWS = 50_000
 SELF_CHECK_ROWS = 20_000
 SEED = 7
+#: Inactivity penalties tried: a period in days, and at most this many periods.
+INACTIVITY_EVERY_DAYS = (3, 7, 14, 30)
+INACTIVITY_CAPS = (2, 4, 8)
 #: A threshold chosen for precision must keep at least this many training rows above it.
 MIN_ROWS_ABOVE = 20
 
@@ -59,6 +64,20 @@ class ScorecardRule:
 
     candidate: Candidate
     points: int
+    coefficient: float
+    rows: int
+    converted: int
+
+
+@dataclass(frozen=True)
+class InactivityPenalty:
+    """Points for every full ``every_days`` since the last event a positive rule counts (or the lead's
+    creation), at most ``cap`` times: the engine's ``inactivity`` with ``floor = points * cap``. ``rows``
+    and ``converted``: the training rows that reached the cap."""
+
+    every_days: int
+    points: int
+    cap: int
     coefficient: float
     rows: int
     converted: int
@@ -92,6 +111,7 @@ class Scorecard:
     #: Per lead field with rules: its reference bin in words, its training rows and how many converted.
     references: dict[str, tuple[str, int, int]]
     totals: NDArray[np.int64] = field(repr=False)  # each training row's total, by the fit's own sums
+    inactivity: InactivityPenalty | None = None
 
     def model(self) -> ScoringModel:
         return loads_model(self.to_yaml(), f"<{self.name}>")
@@ -140,11 +160,17 @@ def fit_scorecard(
     x = built.matrix
     groups = np.array([r.lead_id for r in rows])
     scale = points_to_double / math.log(2)
-    strength = _choose_c(x, labels, groups, scale)
+    folds = _folds(labels, groups)
+    strength = _choose_c(x, labels, folds, scale)
     fitted = _logistic(x, labels, strength)
     coefficients = fitted.coef_[0]
     points = np.rint(coefficients * scale).astype(np.int64)
-    summed = x @ points
+    inactivity, periods = _inactivity(rows, built.candidates, x, labels, folds, scale, strength, points)
+    if inactivity is not None:
+        fitted = _logistic(np.column_stack([x, periods]), labels, strength)
+        coefficients = fitted.coef_[0][:-1]
+        points = np.rint(coefficients * scale).astype(np.int64)
+    summed = x @ points + (periods * inactivity.points if inactivity is not None else 0)
     base = round(even_odds_at + scale * _intercept(summed / scale, labels))
     totals = (summed + base).astype(np.int64)
     rules = tuple(
@@ -181,6 +207,7 @@ def fit_scorecard(
         min_support=support,
         references=references,
         totals=totals,
+        inactivity=inactivity,
     )
     _self_check(card, rows)
     return card
@@ -211,35 +238,118 @@ def _logistic(x: NDArray[np.float64], y: NDArray[np.int64], strength: float) -> 
     return model
 
 
-def _choose_c(x: NDArray[np.float64], y: NDArray[np.int64], groups: NDArray[np.str_], scale: float) -> float:
+Folds = list[tuple[NDArray[np.intp], NDArray[np.intp]]]
+
+
+def _folds(y: NDArray[np.int64], groups: NDArray[np.str_]) -> Folds:
+    """Cross-validation folds over row indexes, a lead's snapshots in one fold. Above ``CV_ROWS`` rows they
+    cover a seeded sample of the leads: choosing a penalty needs no more."""
+    index = np.arange(len(y))
+    if len(groups) > CV_ROWS:
+        leads = np.unique(groups)
+        share = CV_ROWS / len(groups)
+        picked = np.random.default_rng(SEED).choice(leads, max(1, round(share * len(leads))), replace=False)
+        index = np.flatnonzero(np.isin(groups, picked))
+    y, groups = y[index], groups[index]
+    if len(np.unique(groups)) == len(groups):  # one row per lead: the quick split will do
+        split = StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(index, y)
+    else:
+        split = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=SEED).split(index, y, groups)
+    return [(index[train], index[test]) for train, test in split]
+
+
+def _cv_auc(x: NDArray[np.float64], y: NDArray[np.int64], folds: Folds, strength: float, scale: float) -> list[float]:
+    """Out-of-fold AUC of the points rounded as they will be shipped."""
+    scores = []
+    for train, test in folds:
+        model = _logistic(x[train], y[train], strength)
+        points = np.rint(model.coef_[0] * scale)
+        scores.append(auc(x[test] @ points, y[test]) or 0.5)
+    return scores
+
+
+def _choose_c(x: NDArray[np.float64], y: NDArray[np.int64], folds: Folds, scale: float) -> float:
     """The strongest penalty whose mean out-of-fold AUC, with the points rounded as they will be, is within
     one standard error of the best's (and at least ``C_TOLERANCE``): a ranking the folds cannot tell from
     the best, with smaller points. On weak signals the fold means wander by more than a fixed margin, and
-    the best mean alone can pick the weakest penalty for hundreds of rules that fit noise. A lead's
-    snapshots stay in one fold.
-    Above ``CV_ROWS`` rows the choice is made on a seeded sample of the leads: it needs no more."""
-    leads = np.unique(groups)
-    if len(groups) > CV_ROWS:
-        share = CV_ROWS / len(groups)
-        picked = np.random.default_rng(SEED).choice(leads, max(1, round(share * len(leads))), replace=False)
-        keep = np.isin(groups, picked)
-        x, y, groups = x[keep], y[keep], groups[keep]
-    if len(np.unique(groups)) == len(groups):  # one row per lead: the quick split will do
-        folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(x, y))
-    else:
-        folds = list(StratifiedGroupKFold(FOLDS, shuffle=True, random_state=SEED).split(x, y, groups))
+    the best mean alone can pick the weakest penalty for hundreds of rules that fit noise."""
     means, errors = [], []
     for strength in C_GRID:
-        scores = []
-        for train, test in folds:
-            model = _logistic(x[train], y[train], strength)
-            points = np.rint(model.coef_[0] * scale)
-            scores.append(auc(x[test] @ points, y[test]) or 0.5)
+        scores = _cv_auc(x, y, folds, strength, scale)
         means.append(float(np.mean(scores)))
         errors.append(float(np.std(scores, ddof=1)) / math.sqrt(len(scores)))
     best = int(np.argmax(means))
     floor = means[best] - max(C_TOLERANCE, errors[best])
     return next(c for c, m in zip(C_GRID, means, strict=True) if m >= floor)
+
+
+def _positive_keys(candidates: Sequence[Candidate], points: NDArray[np.int64]) -> list[EventKey]:
+    """What the engine counts inactivity from: the events of the rules with positive points."""
+    keys = [(c.event, c.where) for c, p in zip(candidates, points, strict=True) if c.is_count and p > 0]
+    return list(dict.fromkeys((event, where) for event, where in keys if event is not None))
+
+
+def _elapsed_us(rows: Sequence[Row], keys: Sequence[EventKey]) -> NDArray[np.float64]:
+    """Per row, microseconds from what inactivity counts from to the snapshot (NaN: no penalty)."""
+    out = np.full(len(rows), np.nan)
+    for i, row in enumerate(rows):
+        since = inactivity_since(row, keys)
+        if since is not None:
+            out[i] = to_micros(row.snapshot) - since
+    return out
+
+
+def _periods(elapsed: NDArray[np.float64], every_days: int, cap: int) -> NDArray[np.float64]:
+    """Full periods of ``every_days`` elapsed, at most ``cap``: the engine's integer division, in µs."""
+    full = np.floor_divide(np.nan_to_num(elapsed, nan=0.0), every_days * US_PER_DAY)
+    return np.minimum(np.maximum(full, 0.0), cap)
+
+
+def _inactivity(
+    rows: Sequence[Row],
+    candidates: Sequence[Candidate],
+    x: NDArray[np.float64],
+    y: NDArray[np.int64],
+    folds: Folds,
+    scale: float,
+    strength: float,
+    points: NDArray[np.int64],
+) -> tuple[InactivityPenalty | None, NDArray[np.float64]]:
+    """The inactivity penalty (period and cap) that most raises the out-of-fold AUC of the rounded points,
+    by more than ``C_TOLERANCE``, or None. Which events it counts from depends on which rules end up
+    positive, so it is kept only if the refit leaves that set as it was; and the rows must carry the
+    last-event times (``events.<type>.days_since_last``)."""
+    nothing = (None, np.zeros(len(rows)))
+    keys = _positive_keys(candidates, points)
+    if not rows or "age_days" not in rows[0].features:
+        return nothing
+    if any(last_column(*key) not in rows[0].features for key in keys):
+        return nothing
+    elapsed = _elapsed_us(rows, keys)
+    if np.isnan(elapsed).all():
+        return nothing
+    best_score = float(np.mean(_cv_auc(x, y, folds, strength, scale))) + C_TOLERANCE
+    chosen: tuple[int, int, NDArray[np.float64]] | None = None
+    for every in INACTIVITY_EVERY_DAYS:
+        for cap in INACTIVITY_CAPS:
+            periods = _periods(elapsed, every, cap)
+            if periods.min() == periods.max():
+                continue
+            score = float(np.mean(_cv_auc(np.column_stack([x, periods]), y, folds, strength, scale)))
+            if score > best_score:
+                best_score, chosen = score, (every, cap, periods)
+    if chosen is None:
+        return nothing
+    every, cap, periods = chosen
+    fitted = _logistic(np.column_stack([x, periods]), y, strength)
+    coefficient = float(fitted.coef_[0][-1])
+    per_period = round(coefficient * scale)
+    refit = np.rint(fitted.coef_[0][:-1] * scale).astype(np.int64)
+    if per_period >= 0 or _positive_keys(candidates, refit) != keys:
+        return nothing
+    reached = periods >= cap
+    penalty = InactivityPenalty(every, per_period, cap, coefficient, int(reached.sum()), int(y[reached].sum()))
+    return penalty, periods
 
 
 def _intercept(log_odds: NDArray[np.float64], y: NDArray[np.int64]) -> float:

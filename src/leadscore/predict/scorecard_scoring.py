@@ -6,10 +6,16 @@ ones, and each event type's occurrences from its ``events.<type>.<7,30,90>d`` co
 
 That is exact for the models ``fit_scorecard`` writes, and refused for any other: an engagement rule may
 only count an event type or one of its facets (no other ``where``, no ``once`` or ``limit``), without
-decay, over a 7, 30 or 90-day window, and the model may have no inactivity penalty. Under those rules a
-score depends on the counts in those windows and on nothing else about when the events happened, so
-placing ``c7`` occurrences one day before the snapshot, ``c30 - c7`` fifteen days before and ``c90 - c30``
-sixty days before gives the engine exactly the score it gives the real events.
+decay, over a 7, 30 or 90-day window. Under those rules a score depends on the counts in those windows and
+on nothing else about when the events happened, so placing ``c7`` occurrences one day before the
+snapshot, ``c30 - c7`` fifteen days before and ``c90 - c30`` sixty days before gives the engine exactly the
+score it gives the real events.
+
+An inactivity penalty also needs the time of the last event each rule matched, and the lead's creation
+when there is none: rows carry both (``events.<type>.days_since_last`` and its facet twin, ``age_days``),
+in unrounded days, which give back the microsecond. The most recent placed occurrence moves to that time
+(kept inside the window its counts put it in), so a penalty the engine counts from it is what the fit
+counted (``inactivity_since``).
 """
 
 from __future__ import annotations
@@ -25,15 +31,19 @@ from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.engagement import Occurrence
 from leadscore.engine.predicates import as_number
 from leadscore.engine.scoring import ScoreCents, assemble_cents
-from leadscore.engine.types import US_PER_DAY, Account, Lead, to_micros
+from leadscore.engine.types import US_PER_DAY, Account, Lead, from_micros, to_micros
 from leadscore.model.conditions import FieldTest
 from leadscore.model.rules import EngagementRule, NoDecay
 from leadscore.model.scoring_model import ScoringModel
 from leadscore.predict.dataset import WINDOWS_DAYS, Row
-from leadscore.predict.facets import count_column
+from leadscore.predict.facets import count_column, last_column
 
 #: Where the synthetic occurrences of each window go, in days before the snapshot.
 _PLACES = {7: 1, 30: 15, 90: 60}
+
+#: An event type, and the property value a facet rule requires of it.
+EventKey = tuple[str, tuple[str, str] | None]
+Counted = list[EventKey]
 
 
 def exact_facet(key: str, value: str) -> bool:
@@ -69,8 +79,6 @@ def facet_of(rule: EngagementRule) -> tuple[str, str] | None:
 def check_scorable(compiled: CompiledModel) -> None:
     """Raises ``ValueError`` naming the first part of the model a row's features cannot reproduce."""
     model = compiled.model
-    if model.inactivity is not None:
-        raise ValueError(f"{model.key}: an inactivity penalty needs event times, which rows do not carry")
     for crule in compiled.engagement:
         rule = crule.rule
         window = crule.window_us / US_PER_DAY if crule.window_us is not None else None
@@ -90,14 +98,56 @@ def check_scorable(compiled: CompiledModel) -> None:
 
 
 def lead_of(row: Row) -> Lead:
-    """The lead from its ``field.<name>`` columns, and its account from the ``account.<name>`` ones."""
+    """The lead from its ``field.<name>`` columns, its account from the ``account.<name>`` ones, and its
+    creation from ``age_days``."""
     fields = {k[len("field.") :]: v for k, v in row.features.items() if k.startswith("field.") and v is not None}
     known = {k[len("account.") :]: v for k, v in row.features.items() if k.startswith("account.") and v is not None}
     account = Account(row.account_id or "", known) if row.account_id is not None or known else None
-    return Lead(row.lead_id, fields, account=account)
+    created = created_us(row)
+    return Lead(row.lead_id, fields, account=account, created_at=from_micros(created) if created is not None else None)
 
 
-Counted = list[tuple[str, tuple[str, str] | None]]
+def created_us(row: Row) -> int | None:
+    age = row.features.get("age_days")
+    return to_micros(row.snapshot) - round(float(age) * US_PER_DAY) if age is not None else None
+
+
+def _counts(row: Row, key: EventKey) -> list[int]:
+    counts = [int(row.features.get(count_column(*key, w)) or 0) for w in WINDOWS_DAYS]
+    if any(a > b for a, b in itertools.pairwise(counts)):
+        raise ValueError(f"row for {row.lead_id}: counts of {key[0]} shrink as the window grows: {counts}")
+    return counts
+
+
+def last_occurrence(row: Row, key: EventKey, counts: list[int]) -> Occurrence | None:
+    """When the last event ``key`` counts happened, from the row's ``days_since_last`` column, kept inside
+    the window the counts put it in (a row written with rounded days may put it a little outside)."""
+    column = last_column(*key)
+    if column not in row.features:
+        raise ValueError(f"row for {row.lead_id}: no {column} column, which an inactivity penalty needs")
+    days = row.features[column]
+    at_us = to_micros(row.snapshot)
+    if days is None:
+        if counts[-1]:
+            raise ValueError(f"row for {row.lead_id}: {column} is missing but {key[0]} has counts {counts}")
+        return None
+    placed = at_us - round(float(days) * US_PER_DAY)
+    newer = 0  # the window just inside the one holding the last event: it holds none
+    for window, count in zip(WINDOWS_DAYS, counts, strict=True):
+        if count:
+            return min(max(placed, at_us - window * US_PER_DAY + 1), at_us - newer * US_PER_DAY)
+        newer = window
+    return min(placed, at_us - newer * US_PER_DAY)
+
+
+def inactivity_since(row: Row, keys: Sequence[EventKey]) -> Occurrence | None:
+    """What the engine counts inactivity from for this row, given the keys its positive rules count: the
+    last of their events, or else the lead's creation (not after the snapshot); None: no penalty."""
+    lasts = [t for key in keys if (t := last_occurrence(row, key, _counts(row, key))) is not None]
+    if lasts:
+        return max(lasts)
+    created = created_us(row)
+    return min(created, to_micros(row.snapshot)) if created is not None else None
 
 
 def counted_events(compiled: CompiledModel) -> Counted:
@@ -110,19 +160,22 @@ def occurrences_of_row(compiled: CompiledModel, row: Row, counted: Counted | Non
     """Per engagement rule, occurrences placed so that each window holds the row's count of the events the
     rule matches (a rule with a ``where`` is handed only those: the engine's test on them would pass)."""
     at_us = to_micros(row.snapshot)
-    per_count: dict[tuple[str, tuple[str, str] | None], list[Occurrence]] = {}
+    timed = compiled.model.inactivity is not None
+    per_count: dict[EventKey, list[Occurrence]] = {}
     out: list[list[Occurrence]] = []
     for key in counted if counted is not None else counted_events(compiled):
         if key not in per_count:
-            counts = [int(row.features.get(count_column(*key, w)) or 0) for w in WINDOWS_DAYS]
-            if any(a > b for a, b in itertools.pairwise(counts)):
-                raise ValueError(f"row for {row.lead_id}: counts of {key[0]} shrink as the window grows: {counts}")
+            counts = _counts(row, key)
             times: list[Occurrence] = []
             previous = 0
             for window, count in zip(WINDOWS_DAYS, counts, strict=True):
                 times += [at_us - _PLACES[window] * US_PER_DAY] * (count - previous)
                 previous = count
-            per_count[key] = sorted(times)
+            times.sort()
+            if timed and (last := last_occurrence(row, key, counts)) is not None:
+                # Every placed occurrence after it moves to it: its window still holds them all.
+                times = [*(min(t, last) for t in times[:-1]), last]
+            per_count[key] = times
         out.append(per_count[key])
     return out
 

@@ -163,6 +163,21 @@ def _engagement_lines(card: Scorecard) -> list[str]:
     return lines
 
 
+def _inactivity_lines(card: Scorecard) -> list[str]:
+    penalty = card.inactivity
+    if penalty is None:
+        return []
+    floor = penalty.points * penalty.cap
+    rates = f"{_rate(penalty.converted, penalty.rows)} converted vs {_rate(card.positives, card.rows)} overall"
+    return [
+        "",
+        f"# Quiet leads: {penalty.points} points for every full {penalty.every_days} days since the last event of a",
+        f"# rule with positive points (or since the lead was created), at most {penalty.cap} times.",
+        f"# {penalty.rows:,} rows reached that floor, {rates}; coefficient {penalty.coefficient:.3f} per period.",
+        f"inactivity: {{every_days: {penalty.every_days}, points: {penalty.points}, floor: {floor}}}",
+    ]
+
+
 def _bands(card: Scorecard) -> list[str]:
     pdo, even = card.points_to_double, card.even_odds_at
     mql, sql = card.mql, card.sql
@@ -211,6 +226,7 @@ def to_yaml(card: Scorecard) -> str:
         *_fit_lines(card),
         "",
         *_engagement_lines(card),
+        *_inactivity_lines(card),
         "",
         *_bands(card),
     ]
