@@ -53,6 +53,7 @@ SEED = 7
 #: Inactivity penalties tried: a period in days, and at most this many periods.
 INACTIVITY_EVERY_DAYS = (3, 7, 14, 30)
 INACTIVITY_CAPS = (2, 4, 8)
+INACTIVITY_REFITS = 3
 #: A threshold chosen for precision must keep at least this many training rows above it.
 MIN_ROWS_ABOVE = 20
 
@@ -316,38 +317,54 @@ def _inactivity(
     points: NDArray[np.int64],
 ) -> tuple[InactivityPenalty | None, NDArray[np.float64]]:
     """The inactivity penalty (period and cap) that most raises the out-of-fold AUC of the rounded points,
-    by more than ``C_TOLERANCE``, or None. Which events it counts from depends on which rules end up
-    positive, so it is kept only if the refit leaves that set as it was; and the rows must carry the
-    last-event times (``events.<type>.days_since_last``)."""
+    or None. The same caution as ``_choose_c``: the mean gain over the folds must exceed both
+    ``C_TOLERANCE`` and its own standard error, or the penalty is noise the held-out leads will not share.
+
+    The penalty counts from the events of the rules that end up positive, and its column can change which
+    those are: each candidate is refitted until the positive rules it counts from are the ones the refit
+    gives (at most ``INACTIVITY_REFITS`` times), and dropped if they never settle or its points are not
+    negative. The rows must carry the last-event times (``events.<type>.days_since_last``)."""
     nothing = (None, np.zeros(len(rows)))
-    keys = _positive_keys(candidates, points)
     if not rows or "age_days" not in rows[0].features:
         return nothing
-    if any(last_column(*key) not in rows[0].features for key in keys):
-        return nothing
-    elapsed = _elapsed_us(rows, keys)
-    if np.isnan(elapsed).all():
-        return nothing
-    best_score = float(np.mean(_cv_auc(x, y, folds, strength, scale))) + C_TOLERANCE
-    chosen: tuple[int, int, NDArray[np.float64]] | None = None
+    elapsed_by_keys: dict[tuple[EventKey, ...], NDArray[np.float64] | None] = {}
+
+    def elapsed(keys: list[EventKey]) -> NDArray[np.float64] | None:
+        key = tuple(keys)
+        if key not in elapsed_by_keys:
+            known = all(last_column(*k) in rows[0].features for k in keys)
+            elapsed_by_keys[key] = _elapsed_us(rows, keys) if known else None
+        return elapsed_by_keys[key]
+
+    base = np.array(_cv_auc(x, y, folds, strength, scale))
+    best_score = 0.0  # the mean gain over the folds to beat, once it is clearly a gain
+    chosen: tuple[int, int, NDArray[np.float64], float] | None = None
     for every in INACTIVITY_EVERY_DAYS:
         for cap in INACTIVITY_CAPS:
-            periods = _periods(elapsed, every, cap)
-            if periods.min() == periods.max():
-                continue
-            score = float(np.mean(_cv_auc(np.column_stack([x, periods]), y, folds, strength, scale)))
-            if score > best_score:
-                best_score, chosen = score, (every, cap, periods)
+            keys = _positive_keys(candidates, points)
+            for _ in range(INACTIVITY_REFITS):
+                times = elapsed(keys)
+                if times is None:
+                    break
+                periods = _periods(times, every, cap)
+                if periods.min() == periods.max():
+                    break
+                fitted = _logistic(np.column_stack([x, periods]), y, strength)
+                refit = _positive_keys(candidates, np.rint(fitted.coef_[0][:-1] * scale).astype(np.int64))
+                if refit == keys:
+                    coefficient = float(fitted.coef_[0][-1])
+                    if round(coefficient * scale) < 0:
+                        gains = np.array(_cv_auc(np.column_stack([x, periods]), y, folds, strength, scale)) - base
+                        score = float(gains.mean())
+                        if score > max(best_score, C_TOLERANCE, float(gains.std(ddof=1)) / math.sqrt(len(gains))):
+                            best_score, chosen = score, (every, cap, periods, coefficient)
+                    break
+                keys = refit
     if chosen is None:
         return nothing
-    every, cap, periods = chosen
-    fitted = _logistic(np.column_stack([x, periods]), y, strength)
-    coefficient = float(fitted.coef_[0][-1])
-    per_period = round(coefficient * scale)
-    refit = np.rint(fitted.coef_[0][:-1] * scale).astype(np.int64)
-    if per_period >= 0 or _positive_keys(candidates, refit) != keys:
-        return nothing
+    every, cap, periods, coefficient = chosen
     reached = periods >= cap
+    per_period = round(coefficient * scale)
     penalty = InactivityPenalty(every, per_period, cap, coefficient, int(reached.sum()), int(y[reached].sum()))
     return penalty, periods
 
