@@ -31,7 +31,8 @@ def test_suggest_writes_a_model_that_validates_and_uploads(project: Project, sto
     assert lines[0].startswith(f"wrote {output}: learned, base ")
     assert lines[0].endswith(f"from 600 rows ({converted} converted)")
     assert lines[2].startswith("  mql from ") and "top 2" in lines[2]  # about a quarter of the rows
-    assert lines[4].startswith("  training AUC 0.")
+    assert lines[4].startswith(("  inactivity: -", "  no inactivity penalty: "))
+    assert lines[5].startswith("  training AUC 0.")
     model = load_model(output)
     assert model.key == "learned@1"
     assert not any("colour" in rule.name for rule in model.fit)  # excluded

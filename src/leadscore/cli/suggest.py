@@ -82,6 +82,13 @@ def summary(card: Scorecard, output: Path) -> str:
     fit = sum(1 for r in card.rules if not r.candidate.is_count)
     engagement = len(card.rules) - fit
     auc = f"{card.training_auc:.3f}" if card.training_auc is not None else "undefined"
+    quiet = card.inactivity
+    inactivity = (
+        f"  inactivity: {quiet.points} points every {quiet.every_days} days without an event of a positive rule, "
+        f"at most {quiet.cap} times"
+        if quiet is not None
+        else "  no inactivity penalty: none raised the cross-validated AUC clearly"
+    )
     return "\n".join(
         [
             f"wrote {output}: {card.name}, base {card.base} points, {fit} fit and {engagement} engagement rules, "
@@ -91,6 +98,7 @@ def summary(card: Scorecard, output: Path) -> str:
             f"  mql from {card.mql.points} points: top {card.mql.share:.1%} of training rows, "
             f"{card.mql.precision:.1%} converted",
             f"  sql from {card.sql.points} points: top {card.sql.share:.1%}, {card.sql.precision:.1%} converted",
+            inactivity,
             f"  training AUC {auc} (on the rows it learned from; expect less on new leads)",
             f"next: leadscore validate {output}, then leadscore models upload {output}",
         ]
