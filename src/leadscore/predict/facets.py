@@ -75,7 +75,7 @@ class Facets:
             for days in windows:
                 out[count_column(kind, (key, value), days)] = 0
         if not self:
-            return dict(out)
+            return {}
         count_types = {k for k, _, _ in self.counts}
         wanted_types = {k for k, _ in self.sums} | count_types
         longest = max(windows) * US_PER_DAY

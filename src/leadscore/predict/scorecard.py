@@ -17,9 +17,10 @@ an MQL share of leads or an MQL precision, and an SQL share.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -162,14 +163,14 @@ def fit_scorecard(
     groups = np.array([r.lead_id for r in rows])
     scale = points_to_double / math.log(2)
     folds = _folds(labels, groups)
-    strength = _choose_c(x, labels, folds, scale)
-    fitted = _logistic(x, labels, strength)
-    coefficients = fitted.coef_[0]
+    strength, fold_aucs = _choose_c(x, labels, folds, scale)
+    coefficients = _logistic(x, labels, strength).coef_[0]
     points = np.rint(coefficients * scale).astype(np.int64)
-    inactivity, periods = _inactivity(rows, built.candidates, x, labels, folds, scale, strength, points)
-    if inactivity is not None:
-        fitted = _logistic(np.column_stack([x, periods]), labels, strength)
-        coefficients = fitted.coef_[0][:-1]
+    inactivity, periods, refitted = _inactivity(
+        rows, built.candidates, x, labels, folds, scale, strength, points, fold_aucs
+    )
+    if refitted is not None:
+        coefficients = refitted
         points = np.rint(coefficients * scale).astype(np.int64)
     summed = x @ points + (periods * inactivity.points if inactivity is not None else 0)
     base = round(even_odds_at + scale * _intercept(summed / scale, labels))
@@ -269,19 +270,22 @@ def _cv_auc(x: NDArray[np.float64], y: NDArray[np.int64], folds: Folds, strength
     return scores
 
 
-def _choose_c(x: NDArray[np.float64], y: NDArray[np.int64], folds: Folds, scale: float) -> float:
+def _choose_c(x: NDArray[np.float64], y: NDArray[np.int64], folds: Folds, scale: float) -> tuple[float, list[float]]:
     """The strongest penalty whose mean out-of-fold AUC, with the points rounded as they will be, is within
     one standard error of the best's (and at least ``C_TOLERANCE``): a ranking the folds cannot tell from
     the best, with smaller points. On weak signals the fold means wander by more than a fixed margin, and
-    the best mean alone can pick the weakest penalty for hundreds of rules that fit noise."""
-    means, errors = [], []
+    the best mean alone can pick the weakest penalty for hundreds of rules that fit noise. Also returns
+    its out-of-fold AUCs, against which an inactivity penalty is judged."""
+    means, errors, per_fold = [], [], []
     for strength in C_GRID:
         scores = _cv_auc(x, y, folds, strength, scale)
+        per_fold.append(scores)
         means.append(float(np.mean(scores)))
         errors.append(float(np.std(scores, ddof=1)) / math.sqrt(len(scores)))
     best = int(np.argmax(means))
     floor = means[best] - max(C_TOLERANCE, errors[best])
-    return next(c for c, m in zip(C_GRID, means, strict=True) if m >= floor)
+    chosen = next(i for i, m in enumerate(means) if m >= floor)
+    return C_GRID[chosen], per_fold[chosen]
 
 
 def _positive_keys(candidates: Sequence[Candidate], points: NDArray[np.int64]) -> list[EventKey]:
@@ -315,7 +319,8 @@ def _inactivity(
     scale: float,
     strength: float,
     points: NDArray[np.int64],
-) -> tuple[InactivityPenalty | None, NDArray[np.float64]]:
+    fold_aucs: list[float],
+) -> tuple[InactivityPenalty | None, NDArray[np.float64], NDArray[np.float64] | None]:
     """The inactivity penalty (period and cap) that most raises the out-of-fold AUC of the rounded points,
     or None. The same caution as ``_choose_c``: the mean gain over the folds must exceed both
     ``C_TOLERANCE`` and its own standard error, or the penalty is noise the held-out leads will not share.
@@ -323,8 +328,9 @@ def _inactivity(
     The penalty counts from the events of the rules that end up positive, and its column can change which
     those are: each candidate is refitted until the positive rules it counts from are the ones the refit
     gives (at most ``INACTIVITY_REFITS`` times), and dropped if they never settle or its points are not
-    negative. The rows must carry the last-event times (``events.<type>.days_since_last``)."""
-    nothing = (None, np.zeros(len(rows)))
+    negative. The rows must carry the last-event times (``events.<type>.days_since_last``). Returns the
+    penalty, its column, and the rules' coefficients refitted beside it."""
+    nothing = (None, np.zeros(len(rows)), None)
     if not rows or "age_days" not in rows[0].features:
         return nothing
     elapsed_by_keys: dict[tuple[EventKey, ...], NDArray[np.float64] | None] = {}
@@ -336,37 +342,54 @@ def _inactivity(
             elapsed_by_keys[key] = _elapsed_us(rows, keys) if known else None
         return elapsed_by_keys[key]
 
-    base = np.array(_cv_auc(x, y, folds, strength, scale))
+    base = np.array(fold_aucs)
     best_score = 0.0  # the mean gain over the folds to beat, once it is clearly a gain
-    chosen: tuple[int, int, NDArray[np.float64], float] | None = None
-    for every in INACTIVITY_EVERY_DAYS:
-        for cap in INACTIVITY_CAPS:
-            keys = _positive_keys(candidates, points)
-            for _ in range(INACTIVITY_REFITS):
-                times = elapsed(keys)
-                if times is None:
-                    break
-                periods = _periods(times, every, cap)
-                if periods.min() == periods.max():
-                    break
-                fitted = _logistic(np.column_stack([x, periods]), y, strength)
-                refit = _positive_keys(candidates, np.rint(fitted.coef_[0][:-1] * scale).astype(np.int64))
-                if refit == keys:
-                    coefficient = float(fitted.coef_[0][-1])
-                    if round(coefficient * scale) < 0:
-                        gains = np.array(_cv_auc(np.column_stack([x, periods]), y, folds, strength, scale)) - base
-                        score = float(gains.mean())
-                        if score > max(best_score, C_TOLERANCE, float(gains.std(ddof=1)) / math.sqrt(len(gains))):
-                            best_score, chosen = score, (every, cap, periods, coefficient)
-                    break
-                keys = refit
+    chosen: tuple[int, int, NDArray[np.float64], NDArray[np.float64]] | None = None
+    for every, cap in itertools.product(INACTIVITY_EVERY_DAYS, INACTIVITY_CAPS):
+        settled = _settled(candidates, x, y, scale, strength, _positive_keys(candidates, points), elapsed, every, cap)
+        if settled is None or round(float(settled[1][-1]) * scale) >= 0:
+            continue
+        periods, coefficients = settled
+        gains = np.array(_cv_auc(np.column_stack([x, periods]), y, folds, strength, scale)) - base
+        score = float(gains.mean())
+        if score > max(best_score, C_TOLERANCE, float(gains.std(ddof=1)) / math.sqrt(len(gains))):
+            best_score, chosen = score, (every, cap, periods, coefficients)
     if chosen is None:
         return nothing
-    every, cap, periods, coefficient = chosen
+    every, cap, periods, fitted_coefficients = chosen
+    coefficient = float(fitted_coefficients[-1])
     reached = periods >= cap
     per_period = round(coefficient * scale)
     penalty = InactivityPenalty(every, per_period, cap, coefficient, int(reached.sum()), int(y[reached].sum()))
-    return penalty, periods
+    return penalty, periods, fitted_coefficients[:-1]
+
+
+def _settled(
+    candidates: Sequence[Candidate],
+    x: NDArray[np.float64],
+    y: NDArray[np.int64],
+    scale: float,
+    strength: float,
+    keys: list[EventKey],
+    elapsed: Callable[[list[EventKey]], NDArray[np.float64] | None],
+    every: int,
+    cap: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """One penalty's column and the coefficients refitted beside it, counted from the positive rules the
+    refit gives: ``keys`` is a first guess, tried again with the refit's own until they agree."""
+    for _ in range(INACTIVITY_REFITS):
+        times = elapsed(keys)
+        if times is None:
+            return None
+        periods = _periods(times, every, cap)
+        if periods.min() == periods.max():
+            return None
+        coefficients = _logistic(np.column_stack([x, periods]), y, strength).coef_[0]
+        refit = _positive_keys(candidates, np.rint(coefficients[:-1] * scale).astype(np.int64))
+        if refit == keys:
+            return periods, coefficients
+        keys = refit
+    return None
 
 
 def _intercept(log_odds: NDArray[np.float64], y: NDArray[np.int64]) -> float:
