@@ -12,7 +12,7 @@ import pytest
 
 from leadscore.predict.artifact import Artifact
 from leadscore.predict.encoding import Encoding, table_of
-from leadscore.predict.learners import Linear, Platt
+from leadscore.predict.learners import LINEAR_C_GRID, Linear, Platt, fit_linear
 from leadscore.predict.metrics import auc, expected_calibration_error
 from leadscore.predict.train import TooFewOutcomes, TrainingSet, _folds, held_out, train
 
@@ -57,7 +57,8 @@ def test_a_real_signal_is_found_and_calibrated_on_held_out_leads(timed: bool) ->
     assert meta["validation"]["by"] == ("time" if timed else "account groups")
     assert meta["validation"]["folds"] == (3 if timed else 5)
     assert meta["holdout"]["by"] == ("time" if timed else "group")
-    assert set(meta["candidates"]) == {"logistic", "lightgbm"} and meta["kind"] in meta["candidates"]
+    assert {"logistic", "lightgbm"} <= set(meta["candidates"]) <= {"logistic", "lightgbm", "stacked"}
+    assert meta["kind"] in meta["candidates"]
     assert meta["training"]["rows"] + test["rows"] == 8000
     assert set(meta["libraries"]) >= {"lightgbm", "scikit-learn", "numpy", "python", "leadscore"}
 
@@ -182,3 +183,78 @@ def test_calibration_follows_the_newest_leads_when_the_conversion_rate_drifts() 
     held = np.array(flags)
     predicted = artifact.predict_table(data.take(np.flatnonzero(held)), int(held.sum()))
     assert abs(float(predicted.mean()) - float(data.labels[held].mean())) < 0.05
+
+
+def test_the_linear_model_gives_noise_columns_no_weight() -> None:
+    """L1: a few real columns among forty of noise; the noise gets no weight, the real ones keep theirs."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(6000, 44))
+    logit = -1.0 + 0.6 * x[:, 0] - 0.5 * x[:, 1] + 0.4 * x[:, 2] + 0.3 * x[:, 3]
+    y = (rng.random(6000) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    for strength in LINEAR_C_GRID[:3]:
+        weights = fit_linear(x, y, strength).coefficients
+        assert np.all(np.abs(weights[:4]) > 0.1)
+        assert np.count_nonzero(weights[4:]) <= 8  # of 40 noise columns
+    dense = np.count_nonzero(fit_linear(x, y, LINEAR_C_GRID[-1]).coefficients[4:])
+    assert dense >= np.count_nonzero(fit_linear(x, y, LINEAR_C_GRID[0]).coefficients[4:])
+
+
+def additive_and_interaction(n: int = 12_000, seed: int = 4) -> TrainingSet:
+    """Conversion from many small additive effects (a sum trees approximate in steps) and one interaction
+    (a product a linear model cannot say): each model misses what the other finds."""
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(2.0, size=(n, 12)).astype(float)
+    a, b = rng.binomial(1, 0.3, n), rng.binomial(1, 0.3, n)
+    logit = -3.2 + counts @ np.full(12, 0.18) + 1.8 * a * b
+    labels = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(np.int64)
+    table: dict[str, object] = {f"events.e{j}.30d": counts[:, j] for j in range(12)}
+    table |= {"field.a": ["yes" if v else "no" for v in a], "field.b": ["yes" if v else "no" for v in b]}
+    created = np.sort(rng.uniform(1.70e15, 1.73e15, n))
+    ids = [f"L{i}" for i in range(n)]
+    data = TrainingSet(table, labels, ids, ids, created, np.full(n, int(1.74e15), dtype=np.int64))
+    TRUE_LOGIT[id(data)] = logit
+    return data
+
+
+def test_both_models_are_stacked_when_each_finds_what_the_other_misses() -> None:
+    data = additive_and_interaction()
+    artifact = train(data, horizon_days=90, trained_at=NOW)
+    meta = artifact.metadata
+    assert artifact.kind == meta["kind"] == "stacked"
+    weights = meta["candidates"]["stacked"]["weights"]
+    assert artifact.weights is not None and weights == {
+        "linear": artifact.weights.linear,
+        "trees": artifact.weights.trees,
+    }
+    assert weights["linear"] > 0 and weights["trees"] > 0
+    assert meta["candidates"]["logistic"]["strength"] in LINEAR_C_GRID
+    held = np.flatnonzero([held_out(meta["holdout"], t, g) for t, g in zip(data.times, data.groups, strict=True)])
+    x = artifact.encoding.tree_matrix(data.take(held), len(held))
+    assert artifact.linear is not None and artifact.trees is not None
+    alone = {
+        "linear": auc(artifact.linear.raw(artifact.encoding.linear_matrix(x)), data.labels[held]),
+        "trees": auc(artifact.trees.predict(x, raw_score=True), data.labels[held]),
+    }
+    stacked = meta["metrics"]["test"]["auc"]
+    assert all(value is not None and stacked > value for value in alone.values()), (stacked, alone)
+
+
+def test_stacked_reason_codes_add_up_to_the_calibrated_log_odds(tmp_path: Path) -> None:
+    artifact = train(additive_and_interaction(n=6000), horizon_days=90, trained_at=NOW)
+    assert artifact.kind == "stacked"
+    rows: list[dict[str, object]] = [
+        {"events.e0.30d": 5, "events.e3.30d": 1, "field.a": "yes", "field.b": "yes"},
+        {"events.e1.30d": 0, "field.a": "no"},
+    ]
+    for row, explained in zip(rows, artifact.explain(rows, top=100), strict=True):
+        x = artifact.encoding.tree_matrix(table_of([row]), 1)
+        per_feature, base = artifact._contributions(x)
+        logit = artifact.calibration.slope * (per_feature.sum() + base[0]) + artifact.calibration.offset
+        assert _logit(explained.probability) == pytest.approx(logit)
+        assert explained.probability == pytest.approx(float(artifact.predict([row])[0]))
+        pushes = sum(r.contribution for r in explained.up + explained.down)
+        assert pushes == pytest.approx(artifact.calibration.slope * per_feature.sum())
+    path = tmp_path / "stacked.json"
+    artifact.save(path)
+    assert set(json.loads(path.read_text())["model"]) == {"logistic", "lightgbm", "stack"}
+    assert np.allclose(Artifact.load(path).predict(rows), artifact.predict(rows))
