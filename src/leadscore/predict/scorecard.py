@@ -3,9 +3,9 @@
 The points are a logistic regression's coefficients on the bins of ``scorecard_bins``, scaled so that
 every ``points_to_double`` points double the odds of converting, and rounded. A ``base`` rule that every
 lead matches carries the intercept, placed so that ``even_odds_at`` points are even odds: a total reads
-as a chance, and a rule's points as how much it moves that chance. The regularisation is chosen by
-cross-validation on the training rows, grouped by lead, on the out-of-fold AUC of the rounded points: what
-is shipped is integers, so that is what is judged.
+as a chance, and a rule's points as how much it moves that chance. The regularisation and the inactivity
+penalty are chosen together by cross-validation on the training rows, grouped by lead, on the out-of-fold
+AUC of the rounded points: what is shipped is integers, so that is what is judged.
 
 Before a scorecard is returned, its model file is read back and the reference engine scores every training
 row with it (a sample of 20,000 on more); each total must equal the fit's own sum of integer points
@@ -52,8 +52,8 @@ CV_ROWS = 50_000
 SELF_CHECK_ROWS = 20_000
 SEED = 7
 #: Inactivity penalties tried: a period in days, and at most this many periods.
-INACTIVITY_EVERY_DAYS = (3, 7, 14, 30)
-INACTIVITY_CAPS = (2, 4, 8)
+INACTIVITY_EVERY_DAYS = (1, 2, 3, 7, 14, 30)
+INACTIVITY_CAPS = (2, 4, 8, 14)
 INACTIVITY_REFITS = 3
 #: A threshold chosen for precision must keep at least this many training rows above it.
 MIN_ROWS_ABOVE = 20
@@ -163,15 +163,12 @@ def fit_scorecard(
     groups = np.array([r.lead_id for r in rows])
     scale = points_to_double / math.log(2)
     folds = _folds(labels, groups)
-    strength, fold_aucs = _choose_c(x, labels, folds, scale)
-    coefficients = _logistic(x, labels, strength).coef_[0]
+    elapsed = _elapsed_cache(rows)
+    chosen, alone = _choose(rows, built.candidates, x, labels, folds, scale, elapsed)
+    inactivity, periods, refitted = _inactivity(rows, built.candidates, x, labels, scale, chosen, elapsed)
+    strength = chosen.strength if inactivity is not None else alone.strength
+    coefficients = refitted if refitted is not None else _logistic(x, labels, strength).coef_[0]
     points = np.rint(coefficients * scale).astype(np.int64)
-    inactivity, periods, refitted = _inactivity(
-        rows, built.candidates, x, labels, folds, scale, strength, points, fold_aucs
-    )
-    if refitted is not None:
-        coefficients = refitted
-        points = np.rint(coefficients * scale).astype(np.int64)
     summed = x @ points + (periods * inactivity.points if inactivity is not None else 0)
     base = round(even_odds_at + scale * _intercept(summed / scale, labels))
     totals = (summed + base).astype(np.int64)
@@ -260,32 +257,138 @@ def _folds(y: NDArray[np.int64], groups: NDArray[np.str_]) -> Folds:
     return [(index[train], index[test]) for train, test in split]
 
 
-def _cv_auc(x: NDArray[np.float64], y: NDArray[np.int64], folds: Folds, strength: float, scale: float) -> list[float]:
-    """Out-of-fold AUC of the points rounded as they will be shipped."""
-    scores = []
+@dataclass(frozen=True)
+class _FoldFit:
+    """One fold's fit: its rounded points' scores on the fold's held-out rows and their AUC, and the unrounded
+    log-odds it gives its own training rows (what a penalty is screened against)."""
+
+    scores: NDArray[np.float64]
+    auc: float
+    log_odds: NDArray[np.float64]
+
+
+def _fold_fits(
+    x: NDArray[np.float64], y: NDArray[np.int64], folds: Folds, strength: float, scale: float
+) -> list[_FoldFit]:
+    """Each fold's fit, judged with the points rounded as they will be shipped."""
+    fits = []
     for train, test in folds:
         model = _logistic(x[train], y[train], strength)
-        points = np.rint(model.coef_[0] * scale)
-        scores.append(auc(x[test] @ points, y[test]) or 0.5)
-    return scores
+        scores = x[test] @ np.rint(model.coef_[0] * scale)
+        log_odds = x[train] @ model.coef_[0] + model.intercept_[0]
+        fits.append(_FoldFit(scores, auc(scores, y[test]) or 0.5, log_odds))
+    return fits
 
 
-def _choose_c(x: NDArray[np.float64], y: NDArray[np.int64], folds: Folds, scale: float) -> tuple[float, list[float]]:
-    """The strongest penalty whose mean out-of-fold AUC, with the points rounded as they will be, is within
-    one standard error of the best's (and at least ``C_TOLERANCE``): a ranking the folds cannot tell from
-    the best, with smaller points. On weak signals the fold means wander by more than a fixed margin, and
-    the best mean alone can pick the weakest penalty for hundreds of rules that fit noise. Also returns
-    its out-of-fold AUCs, against which an inactivity penalty is judged."""
-    means, errors, per_fold = [], [], []
+@dataclass(frozen=True)
+class _Option:
+    """A penalty strength, with or without an inactivity period and cap, and its out-of-fold AUCs."""
+
+    strength: float
+    inactivity: tuple[int, int] | None
+    aucs: list[float]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.aucs))
+
+    @property
+    def error(self) -> float:
+        return float(np.std(self.aucs, ddof=1)) / math.sqrt(len(self.aucs))
+
+
+def _choose(
+    rows: Sequence[Row],
+    candidates: Sequence[Candidate],
+    x: NDArray[np.float64],
+    y: NDArray[np.int64],
+    folds: Folds,
+    scale: float,
+    elapsed: Callable[[list[EventKey]], NDArray[np.float64] | None],
+) -> tuple[_Option, _Option]:
+    """The penalty strength and inactivity penalty to fit with, and the strength chosen among the options
+    without an inactivity penalty, which is fitted when the chosen one does not hold.
+
+    Both are chosen together: the inactivity penalty counts from the rules that end up positive, so a strong
+    penalty that keeps only a few rules leaves it little to count from, while a weaker one with a penalty
+    may rank better than either. Every strength is cross-validated with the points rounded as they will be
+    shipped; each period and cap is screened on the same folds by fitting only its own points beside each
+    fold's fit (a two-parameter fit, no refit of the rules). The choice is the strongest penalty whose best
+    option's mean AUC is within one standard error of the best option's (and at least ``C_TOLERANCE``): a
+    ranking the folds cannot tell from the best, with smaller points; at that strength, no inactivity
+    penalty when that is within reach too. On weak signals the fold means wander by more than a fixed
+    margin, and the best mean alone can pick the weakest penalty for hundreds of rules that fit noise."""
+    options: list[_Option] = []
     for strength in C_GRID:
-        scores = _cv_auc(x, y, folds, strength, scale)
-        per_fold.append(scores)
-        means.append(float(np.mean(scores)))
-        errors.append(float(np.std(scores, ddof=1)) / math.sqrt(len(scores)))
-    best = int(np.argmax(means))
-    floor = means[best] - max(C_TOLERANCE, errors[best])
-    chosen = next(i for i, m in enumerate(means) if m >= floor)
-    return C_GRID[chosen], per_fold[chosen]
+        fits = _fold_fits(x, y, folds, strength, scale)
+        plain = _Option(strength, None, [fit.auc for fit in fits])
+        options.append(plain)
+        if not rows or "age_days" not in rows[0].features:
+            continue
+        points = np.rint(_logistic(x, y, strength).coef_[0] * scale).astype(np.int64)
+        times = elapsed(_positive_keys(candidates, points))
+        if times is None:
+            continue
+        for every, cap in itertools.product(INACTIVITY_EVERY_DAYS, INACTIVITY_CAPS):
+            periods = _periods(times, every, cap)
+            if periods.min() == periods.max():
+                continue
+            screened = _screen(fits, folds, y, periods, scale)
+            if screened is not None:
+                options.append(_Option(strength, (every, cap), screened))
+    return _pick(options)
+
+
+def _pick(options: Sequence[_Option]) -> tuple[_Option, _Option]:
+    """``_choose``'s choice among the cross-validated options, listed strongest penalty first."""
+    alone = _simplest([o for o in options if o.inactivity is None])
+    strength = _simplest(options).strength
+    at_strength = [o for o in options if o.strength == strength]
+    plain = next(o for o in at_strength if o.inactivity is None)
+    if plain.mean >= _floor(options):
+        return alone, alone
+    return max(at_strength, key=lambda o: o.mean), alone
+
+
+def _floor(options: Sequence[_Option]) -> float:
+    best = max(options, key=lambda o: o.mean)
+    return best.mean - max(C_TOLERANCE, best.error)
+
+
+def _simplest(options: Sequence[_Option]) -> _Option:
+    """The first option (strongest penalty first) within one standard error of the best."""
+    floor = _floor(options)
+    return next(o for o in options if o.mean >= floor)
+
+
+def _screen(
+    fits: Sequence[_FoldFit], folds: Folds, y: NDArray[np.int64], periods: NDArray[np.float64], scale: float
+) -> list[float] | None:
+    """Out-of-fold AUCs with an inactivity penalty's rounded points added to each fold's, the penalty fitted
+    on the fold's training rows beside its fixed log-odds; None when some fold finds no negative points."""
+    aucs = []
+    for fit, (train, test) in zip(fits, folds, strict=True):
+        per_period = round(_offset_slope(fit.log_odds, periods[train], y[train]) * scale)
+        if per_period >= 0:
+            return None
+        aucs.append(auc(fit.scores + per_period * periods[test], y[test]) or 0.5)
+    return aucs
+
+
+def _offset_slope(offset: NDArray[np.float64], column: NDArray[np.float64], y: NDArray[np.int64]) -> float:
+    """The coefficient of ``column`` in a logistic fit of ``y`` on it and an intercept, beside a fixed
+    ``offset`` (damped Newton steps on the two parameters)."""
+    theta = np.zeros(2)
+    design_ = np.column_stack([np.ones(len(column)), column])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(offset + design_ @ theta, -500, 500)))
+        gradient = design_.T @ (y - p)
+        hessian = (design_ * (p * (1 - p))[:, None]).T @ design_ + 1e-9 * np.eye(2)
+        step = np.clip(np.linalg.solve(hessian, gradient), -4.0, 4.0)
+        theta += step
+        if float(np.abs(step).max()) < 1e-8:
+            break
+    return float(theta[1])
 
 
 def _positive_keys(candidates: Sequence[Candidate], points: NDArray[np.int64]) -> list[EventKey]:
@@ -304,6 +407,20 @@ def _elapsed_us(rows: Sequence[Row], keys: Sequence[EventKey]) -> NDArray[np.flo
     return out
 
 
+def _elapsed_cache(rows: Sequence[Row]) -> Callable[[list[EventKey]], NDArray[np.float64] | None]:
+    """``_elapsed_us`` per set of keys, worked out once each; None when the rows lack a last-event column."""
+    by_keys: dict[tuple[EventKey, ...], NDArray[np.float64] | None] = {}
+
+    def elapsed(keys: list[EventKey]) -> NDArray[np.float64] | None:
+        key = tuple(keys)
+        if key not in by_keys:
+            known = bool(rows) and all(last_column(*k) in rows[0].features for k in keys)
+            by_keys[key] = _elapsed_us(rows, keys) if known else None
+        return by_keys[key]
+
+    return elapsed
+
+
 def _periods(elapsed: NDArray[np.float64], every_days: int, cap: int) -> NDArray[np.float64]:
     """Full periods of ``every_days`` elapsed, at most ``cap``: the engine's integer division, in µs."""
     full = np.floor_divide(np.nan_to_num(elapsed, nan=0.0), every_days * US_PER_DAY)
@@ -315,48 +432,23 @@ def _inactivity(
     candidates: Sequence[Candidate],
     x: NDArray[np.float64],
     y: NDArray[np.int64],
-    folds: Folds,
     scale: float,
-    strength: float,
-    points: NDArray[np.int64],
-    fold_aucs: list[float],
+    chosen: _Option,
+    elapsed: Callable[[list[EventKey]], NDArray[np.float64] | None],
 ) -> tuple[InactivityPenalty | None, NDArray[np.float64], NDArray[np.float64] | None]:
-    """The inactivity penalty (period and cap) that most raises the out-of-fold AUC of the rounded points,
-    or None. The same caution as ``_choose_c``: the mean gain over the folds must exceed both
-    ``C_TOLERANCE`` and its own standard error, or the penalty is noise the held-out leads will not share.
-
-    The penalty counts from the events of the rules that end up positive, and its column can change which
-    those are: each candidate is refitted until the positive rules it counts from are the ones the refit
-    gives (at most ``INACTIVITY_REFITS`` times), and dropped if they never settle or its points are not
-    negative. The rows must carry the last-event times (``events.<type>.days_since_last``). Returns the
-    penalty, its column, and the rules' coefficients refitted beside it."""
+    """The chosen inactivity penalty, fitted with the rules, or None when none was chosen or it does not hold.
+    Returns the penalty, its column, and the rules' coefficients fitted beside it."""
     nothing = (None, np.zeros(len(rows)), None)
-    if not rows or "age_days" not in rows[0].features:
+    if chosen.inactivity is None:
         return nothing
-    elapsed_by_keys: dict[tuple[EventKey, ...], NDArray[np.float64] | None] = {}
-
-    def elapsed(keys: list[EventKey]) -> NDArray[np.float64] | None:
-        key = tuple(keys)
-        if key not in elapsed_by_keys:
-            known = all(last_column(*k) in rows[0].features for k in keys)
-            elapsed_by_keys[key] = _elapsed_us(rows, keys) if known else None
-        return elapsed_by_keys[key]
-
-    base = np.array(fold_aucs)
-    best_score = 0.0  # the mean gain over the folds to beat, once it is clearly a gain
-    chosen: tuple[int, int, NDArray[np.float64], NDArray[np.float64]] | None = None
-    for every, cap in itertools.product(INACTIVITY_EVERY_DAYS, INACTIVITY_CAPS):
-        settled = _settled(candidates, x, y, scale, strength, _positive_keys(candidates, points), elapsed, every, cap)
-        if settled is None or round(float(settled[1][-1]) * scale) >= 0:
-            continue
-        periods, coefficients = settled
-        gains = np.array(_cv_auc(np.column_stack([x, periods]), y, folds, strength, scale)) - base
-        score = float(gains.mean())
-        if score > max(best_score, C_TOLERANCE, float(gains.std(ddof=1)) / math.sqrt(len(gains))):
-            best_score, chosen = score, (every, cap, periods, coefficients)
-    if chosen is None:
+    every, cap = chosen.inactivity
+    points = np.rint(_logistic(x, y, chosen.strength).coef_[0] * scale).astype(np.int64)
+    settled = _settled(
+        candidates, x, y, scale, chosen.strength, _positive_keys(candidates, points), elapsed, every, cap
+    )
+    if settled is None or round(float(settled[1][-1]) * scale) >= 0:
         return nothing
-    every, cap, periods, fitted_coefficients = chosen
+    periods, fitted_coefficients = settled
     coefficient = float(fitted_coefficients[-1])
     reached = periods >= cap
     per_period = round(coefficient * scale)
@@ -375,8 +467,12 @@ def _settled(
     every: int,
     cap: int,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
-    """One penalty's column and the coefficients refitted beside it, counted from the positive rules the
-    refit gives: ``keys`` is a first guess, tried again with the refit's own until they agree."""
+    """The penalty's column and the coefficients refitted beside it, the column counted from the events of
+    the rules the refit leaves positive, as the engine will count it. Adding the column can change which
+    rules are positive, so ``keys`` is a first guess, tried again with the refit's own until they agree. A
+    rule with a point or two can flip sign back and forth; after ``INACTIVITY_REFITS`` tries the rules are
+    kept as last refitted, the column is counted from their positive rules, and only the penalty's own
+    coefficient is fitted again beside them."""
     for _ in range(INACTIVITY_REFITS):
         times = elapsed(keys)
         if times is None:
@@ -384,12 +480,20 @@ def _settled(
         periods = _periods(times, every, cap)
         if periods.min() == periods.max():
             return None
-        coefficients = _logistic(np.column_stack([x, periods]), y, strength).coef_[0]
+        model = _logistic(np.column_stack([x, periods]), y, strength)
+        coefficients = model.coef_[0]
         refit = _positive_keys(candidates, np.rint(coefficients[:-1] * scale).astype(np.int64))
         if refit == keys:
             return periods, coefficients
         keys = refit
-    return None
+    times = elapsed(keys)
+    if times is None:
+        return None
+    periods = _periods(times, every, cap)
+    if periods.min() == periods.max():
+        return None
+    slope = _offset_slope(x @ coefficients[:-1] + model.intercept_[0], periods, y)
+    return periods, np.append(coefficients[:-1], slope)
 
 
 def _intercept(log_odds: NDArray[np.float64], y: NDArray[np.int64]) -> float:
