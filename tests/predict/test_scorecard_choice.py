@@ -1,17 +1,38 @@
 """How the scorecard picks its penalty strength and inactivity penalty together: a penalty is kept only
-where it lifts the folds' AUC past what they cannot tell apart, and its points are fitted beside the rules'
-fixed log-odds with a two-parameter fit that must recover a known slope."""
+where it lifts the folds' AUC past what they cannot tell apart, and past the same strength without one;
+its points are screened beside the rules' fixed log-odds with a two-parameter fit that must recover a
+known slope; and when the rules it counts from will not settle, the file still counts from the rules it
+ships."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from scorecard_crm import OBSERVED_UNTIL, SNAPSHOT_DAYS, load_crm
 
-from leadscore.predict.scorecard import _offset_slope, _Option, _pick
+from leadscore.predict import scorecard
+from leadscore.predict.dataset import Snapshots, training_rows
+from leadscore.predict.facets import discover
+from leadscore.predict.scorecard import (
+    _elapsed_cache,
+    _offset_slope,
+    _Option,
+    _periods,
+    _pick,
+    _positive_keys,
+    _settled,
+)
+from leadscore.predict.scorecard_bins import design
+from leadscore.store.protocol import Store
 
 
-def option(strength: float, inactivity: tuple[int, int] | None, mean: float, spread: float = 0.002) -> _Option:
-    return _Option(strength, inactivity, [mean - spread, mean, mean + spread, mean])
+def option(
+    strength: float, inactivity: tuple[int, int] | None, mean: float, spread: float = 0.002, tilt: float = 0.0
+) -> _Option:
+    """Four fold AUCs around ``mean``; ``tilt`` moves the first two folds down and the last two up."""
+    return _Option(strength, inactivity, [mean - spread - tilt, mean - tilt, mean + spread + tilt, mean + tilt])
 
 
 def test_a_penalty_that_lifts_a_weaker_strength_past_the_rest_is_chosen_with_that_strength() -> None:
@@ -44,6 +65,35 @@ def test_folds_that_disagree_widen_what_counts_as_within_reach() -> None:
     assert chosen.inactivity is None
 
 
+def test_without_a_penalty_the_strength_is_the_one_chosen_among_fits_without_one() -> None:
+    """The best option is a penalty at 0.01 whose folds disagree so much that 0.001 without a penalty is
+    within reach of it: no penalty is kept, and the strength is then chosen among the fits without one, as
+    if no penalty had been tried: 0.001 is not within reach of 0.01's tight plain fit, so 0.01."""
+    options = [
+        option(0.001, None, 0.600),
+        option(0.01, None, 0.606),
+        option(0.01, (7, 2), 0.620, spread=0.05),
+    ]
+    chosen, alone = _pick(options)
+    assert chosen is alone
+    assert (chosen.strength, chosen.inactivity) == (0.01, None)
+
+
+def test_a_penalty_must_beat_its_own_strength_fold_by_fold() -> None:
+    """The penalty's folds are steady (0.61 each) and clear the floor on their mean, but against the plain
+    fit at the same strength they gain on two folds and lose on the other two: a mean gain of 0.01 with a
+    standard error of 0.012 is not a gain, so no penalty is kept."""
+    plain = _Option(0.01, None, [0.62, 0.62, 0.58, 0.58])
+    steady = _Option(0.01, (3, 4), [0.61, 0.61, 0.61, 0.61])
+    chosen, alone = _pick([option(0.001, None, 0.590), plain, steady])
+    assert chosen is alone
+    assert (chosen.strength, chosen.inactivity) == (0.001, None)
+    # Against a plain fit whose folds do not swing, the same penalty is kept.
+    steady_plain = _Option(0.01, None, [0.60, 0.60, 0.60, 0.60])
+    kept, _ = _pick([option(0.001, None, 0.590), steady_plain, steady])
+    assert (kept.strength, kept.inactivity) == (0.01, (3, 4))
+
+
 @pytest.mark.parametrize("slope", [-0.35, -0.05, 0.2])
 def test_the_offset_fit_recovers_a_known_slope(slope: float) -> None:
     rng = np.random.default_rng(11)
@@ -51,4 +101,42 @@ def test_the_offset_fit_recovers_a_known_slope(slope: float) -> None:
     offset = rng.normal(0.0, 1.0, n)
     column = rng.integers(0, 9, n).astype(np.float64)
     y = (rng.random(n) < 1 / (1 + np.exp(-(offset + 0.3 + slope * column)))).astype(np.int64)
-    assert _offset_slope(offset, column, y) == pytest.approx(slope, abs=0.02)
+    free = _offset_slope(offset, column, y, strength=1e6)
+    assert free == pytest.approx(slope, abs=0.02)
+    # The rules' L2 penalty shrinks it, as it does in the full fit, more the stronger it is.
+    shrunk = [abs(_offset_slope(offset, column, y, strength=c)) for c in (1e-3, 1e-4, 1e-5)]
+    assert abs(free) > shrunk[0] > shrunk[1] > shrunk[2] > 0
+
+
+def test_the_offset_fit_stays_finite_on_a_constant_or_separating_column() -> None:
+    offset = np.zeros(1000)
+    y = np.arange(1000) % 2
+    assert _offset_slope(offset, np.full(1000, 3.0), y, strength=0.01) == 0.0
+    separating = y.astype(np.float64)  # the column is the outcome itself
+    slope = _offset_slope(offset, separating, y, strength=0.01)
+    assert 0 < slope < 10
+
+
+def test_a_penalty_whose_rules_never_settle_counts_from_the_rules_it_ships(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a wrong first guess of the rules the penalty counts from, and one refit allowed, the rules do
+    not settle: the penalty's column must still be counted from exactly the events of the rules the
+    returned coefficients make positive, as the engine will count it, and its points must be negative."""
+    load_crm(store, forms=True, recency=True)
+    rows = list(training_rows(store, [], Snapshots((SNAPSHOT_DAYS,)), 90, OBSERVED_UNTIL, facets=discover(store)))
+    built = design(rows, 20)
+    y = np.array([r.label for r in rows], dtype=np.int64)
+    scale = 10 / math.log(2)
+    elapsed = _elapsed_cache(rows)
+    wrong = [(c.event, c.where) for c in built.candidates if c.is_count and c.event is not None][:1]
+    monkeypatch.setattr(scorecard, "INACTIVITY_REFITS", 1)
+    settled = _settled(built.candidates, built.matrix, y, scale, 0.1, wrong, elapsed, 3, 8)
+    assert settled is not None
+    periods, coefficients = settled
+    shipped = _positive_keys(built.candidates, np.rint(coefficients[:-1] * scale).astype(np.int64))
+    assert shipped != wrong  # the fallback was taken
+    counted = elapsed(shipped)
+    assert counted is not None
+    assert np.array_equal(periods, _periods(counted, 3, 8))
+    assert round(coefficients[-1] * scale) < 0

@@ -87,7 +87,7 @@ def summary(card: Scorecard, output: Path) -> str:
         f"  inactivity: {quiet.points} points every {quiet.every_days} days without an event of a positive rule, "
         f"at most {quiet.cap} times"
         if quiet is not None
-        else "  no inactivity penalty: none raised the cross-validated AUC clearly"
+        else "  no inactivity penalty: none was kept"
     )
     return "\n".join(
         [

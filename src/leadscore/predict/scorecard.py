@@ -315,8 +315,9 @@ def _choose(
     shipped; each period and cap is screened on the same folds by fitting only its own points beside each
     fold's fit (a two-parameter fit, no refit of the rules). The choice is the strongest penalty whose best
     option's mean AUC is within one standard error of the best option's (and at least ``C_TOLERANCE``): a
-    ranking the folds cannot tell from the best, with smaller points; at that strength, no inactivity
-    penalty when that is within reach too. On weak signals the fold means wander by more than a fixed
+    ranking the folds cannot tell from the best, with smaller points. When that strength without an
+    inactivity penalty is within reach too, none is kept (see ``_pick``), and the strength is chosen by the
+    same rule among the options without one. On weak signals the fold means wander by more than a fixed
     margin, and the best mean alone can pick the weakest penalty for hundreds of rules that fit noise."""
     options: list[_Option] = []
     for strength in C_GRID:
@@ -333,21 +334,28 @@ def _choose(
             periods = _periods(times, every, cap)
             if periods.min() == periods.max():
                 continue
-            screened = _screen(fits, folds, y, periods, scale)
+            screened = _screen(fits, folds, y, periods, scale, strength)
             if screened is not None:
                 options.append(_Option(strength, (every, cap), screened))
     return _pick(options)
 
 
 def _pick(options: Sequence[_Option]) -> tuple[_Option, _Option]:
-    """``_choose``'s choice among the cross-validated options, listed strongest penalty first."""
+    """``_choose``'s choice among the cross-validated options, listed strongest penalty first. Many penalties
+    are screened, and the best of many noisy options looks better than it is: the chosen one must also
+    beat the same strength without a penalty, fold by fold, by more than both ``C_TOLERANCE`` and that
+    gain's own standard error."""
     alone = _simplest([o for o in options if o.inactivity is None])
     strength = _simplest(options).strength
     at_strength = [o for o in options if o.strength == strength]
     plain = next(o for o in at_strength if o.inactivity is None)
     if plain.mean >= _floor(options):
         return alone, alone
-    return max(at_strength, key=lambda o: o.mean), alone
+    chosen = max(at_strength, key=lambda o: o.mean)
+    gains = np.array(chosen.aucs) - np.array(plain.aucs)
+    if float(gains.mean()) <= max(C_TOLERANCE, float(gains.std(ddof=1)) / math.sqrt(len(gains))):
+        return alone, alone
+    return chosen, alone
 
 
 def _floor(options: Sequence[_Option]) -> float:
@@ -362,28 +370,39 @@ def _simplest(options: Sequence[_Option]) -> _Option:
 
 
 def _screen(
-    fits: Sequence[_FoldFit], folds: Folds, y: NDArray[np.int64], periods: NDArray[np.float64], scale: float
+    fits: Sequence[_FoldFit],
+    folds: Folds,
+    y: NDArray[np.int64],
+    periods: NDArray[np.float64],
+    scale: float,
+    strength: float,
 ) -> list[float] | None:
     """Out-of-fold AUCs with an inactivity penalty's rounded points added to each fold's, the penalty fitted
     on the fold's training rows beside its fixed log-odds; None when some fold finds no negative points."""
     aucs = []
     for fit, (train, test) in zip(fits, folds, strict=True):
-        per_period = round(_offset_slope(fit.log_odds, periods[train], y[train]) * scale)
+        per_period = round(_offset_slope(fit.log_odds, periods[train], y[train], strength) * scale)
         if per_period >= 0:
             return None
         aucs.append(auc(fit.scores + per_period * periods[test], y[test]) or 0.5)
     return aucs
 
 
-def _offset_slope(offset: NDArray[np.float64], column: NDArray[np.float64], y: NDArray[np.int64]) -> float:
+def _offset_slope(
+    offset: NDArray[np.float64], column: NDArray[np.float64], y: NDArray[np.int64], strength: float
+) -> float:
     """The coefficient of ``column`` in a logistic fit of ``y`` on it and an intercept, beside a fixed
-    ``offset`` (damped Newton steps on the two parameters)."""
+    ``offset``, with the rules' L2 penalty on it (``strength`` is scikit-learn's C, the intercept is not
+    penalised): damped Newton steps on the two parameters. 0 for a constant column."""
+    if column.min() == column.max():
+        return 0.0
     theta = np.zeros(2)
     design_ = np.column_stack([np.ones(len(column)), column])
+    ridge = np.diag([1e-9, 1.0 / strength])
     for _ in range(50):
         p = 1 / (1 + np.exp(-np.clip(offset + design_ @ theta, -500, 500)))
-        gradient = design_.T @ (y - p)
-        hessian = (design_ * (p * (1 - p))[:, None]).T @ design_ + 1e-9 * np.eye(2)
+        gradient = design_.T @ (y - p) - ridge @ theta
+        hessian = (design_ * (p * (1 - p))[:, None]).T @ design_ + ridge
         step = np.clip(np.linalg.solve(hessian, gradient), -4.0, 4.0)
         theta += step
         if float(np.abs(step).max()) < 1e-8:
@@ -473,7 +492,7 @@ def _settled(
     rule with a point or two can flip sign back and forth; after ``INACTIVITY_REFITS`` tries the rules are
     kept as last refitted, the column is counted from their positive rules, and only the penalty's own
     coefficient is fitted again beside them."""
-    for _ in range(INACTIVITY_REFITS):
+    for _ in range(max(1, INACTIVITY_REFITS)):
         times = elapsed(keys)
         if times is None:
             return None
@@ -492,8 +511,9 @@ def _settled(
     periods = _periods(times, every, cap)
     if periods.min() == periods.max():
         return None
-    slope = _offset_slope(x @ coefficients[:-1] + model.intercept_[0], periods, y)
-    return periods, np.append(coefficients[:-1], slope)
+    rules = coefficients[:-1]
+    slope = _offset_slope(x @ rules + model.intercept_[0], periods, y, strength)
+    return periods, np.append(rules, slope)
 
 
 def _intercept(log_odds: NDArray[np.float64], y: NDArray[np.int64]) -> float:
