@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from scorecard_crm import OBSERVED_UNTIL, SNAPSHOT_DAYS, load_crm
 
-from leadscore.predict import scorecard
+from leadscore.predict import scorecard_choice
 from leadscore.predict.dataset import Snapshots, training_rows
 from leadscore.predict.facets import discover
-from leadscore.predict.scorecard import (
+from leadscore.predict.scorecard_bins import design
+from leadscore.predict.scorecard_choice import (
     _elapsed_cache,
     _offset_slope,
     _Option,
@@ -24,7 +25,6 @@ from leadscore.predict.scorecard import (
     _positive_keys,
     _settled,
 )
-from leadscore.predict.scorecard_bins import design
 from leadscore.store.protocol import Store
 
 
@@ -130,11 +130,11 @@ def test_a_penalty_whose_rules_never_settle_counts_from_the_rules_it_ships(
     scale = 10 / math.log(2)
     elapsed = _elapsed_cache(rows)
     wrong = [(c.event, c.where) for c in built.candidates if c.is_count and c.event is not None][:1]
-    monkeypatch.setattr(scorecard, "INACTIVITY_REFITS", 1)
-    settled = _settled(built.candidates, built.matrix, y, scale, 0.1, wrong, elapsed, 3, 8)
+    monkeypatch.setattr(scorecard_choice, "INACTIVITY_REFITS", 1)
+    settled = _settled(built, y, scale, 0.1, wrong, elapsed, 3, 8)
     assert settled is not None
     periods, coefficients = settled
-    shipped = _positive_keys(built.candidates, np.rint(coefficients[:-1] * scale).astype(np.int64))
+    shipped = _positive_keys(built, np.rint(coefficients[:-1] * scale).astype(np.int64))
     assert shipped != wrong  # the fallback was taken
     counted = elapsed(shipped)
     assert counted is not None
