@@ -1,11 +1,12 @@
 """``fit_scorecard``: integer points per field bin and per event count, learned from training rows.
 
 The points are a logistic regression's coefficients on the bins of ``scorecard_bins``, scaled so that
-every ``points_to_double`` points double the odds of converting, and rounded. A ``base`` rule that every
-lead matches carries the intercept, placed so that ``even_odds_at`` points are even odds: a total reads
-as a chance, and a rule's points as how much it moves that chance. The regularisation and the inactivity
-penalty are chosen together by cross-validation on the training rows, grouped by lead, on the out-of-fold
-AUC of the rounded points: what is shipped is integers, so that is what is judged (``scorecard_choice``).
+every ``points_to_double`` points double the odds of converting, and rounded together, not each alone
+(``scorecard_rounding``). A ``base`` rule that every lead matches carries the intercept, placed so that
+``even_odds_at`` points are even odds: a total reads as a chance, and a rule's points as how much it
+moves that chance. The regularisation and the inactivity penalty are chosen together by cross-validation
+on the training rows, grouped by lead, on the out-of-fold AUC of the points rounded as they will be
+shipped: what is shipped is integers, so that is what is judged (``scorecard_choice``).
 
 Before a scorecard is returned, its model file is read back and the reference engine scores every training
 row with it (a sample of 20,000 on more); each total must equal the fit's own sum of integer points
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,8 +29,9 @@ from leadscore.model.loader import loads_model
 from leadscore.model.scoring_model import ScoringModel
 from leadscore.predict.dataset import Row
 from leadscore.predict.metrics import auc
-from leadscore.predict.scorecard_bins import Candidate, design
-from leadscore.predict.scorecard_choice import SEED, InactivityPenalty, fit_points
+from leadscore.predict.scorecard_bins import Candidate, Design, design
+from leadscore.predict.scorecard_choice import SEED, Fitted, InactivityPenalty, fit_points
+from leadscore.predict.scorecard_rounding import whole_points
 from leadscore.predict.scorecard_scoring import score_rows
 from leadscore.predict.scorecard_yaml import to_yaml
 from leadscore.predict.train import MIN_PER_CLASS, TooFewOutcomes
@@ -132,8 +134,8 @@ def fit_scorecard(
     x = built.matrix
     scale = points_to_double / math.log(2)
     fitted = fit_points(rows, built, labels, scale)
-    coefficients, inactivity = fitted.coefficients, fitted.inactivity
-    points = np.rint(coefficients * scale).astype(np.int64)
+    coefficients = fitted.coefficients
+    points, inactivity = _whole_points(built, labels, fitted, scale)
     summed = x @ points + (fitted.periods * inactivity.points if inactivity is not None else 0)
     base = round(even_odds_at + scale * _intercept(summed / scale, labels))
     totals = (summed + base).astype(np.int64)
@@ -175,6 +177,25 @@ def fit_scorecard(
     )
     _self_check(card, rows)
     return card
+
+
+def _whole_points(
+    built: Design, labels: NDArray[np.int64], fitted: Fitted, scale: float
+) -> tuple[NDArray[np.int64], InactivityPenalty | None]:
+    """The rules' points, and the inactivity penalty's, rounded together (``scorecard_rounding``). The penalty
+    counts from the count rules with positive points, so those stay positive, the others stay at or below
+    0, and the penalty stays negative: the file then counts from the events the fit counted from."""
+    coefficients, inactivity = fitted.coefficients, fitted.inactivity
+    if inactivity is None:
+        return whole_points(built.matrix, labels, coefficients, fitted.strength, scale), None
+    counted = np.array([c.is_count and c.event is not None for c in built.candidates])
+    positive = np.rint(coefficients * scale) > 0
+    lower = np.append(np.where(counted & positive, 1.0, -np.inf), -np.inf)
+    upper = np.append(np.where(counted & ~positive, 0.0, np.inf), -1.0)
+    x = np.column_stack([built.matrix, fitted.periods])
+    extended = np.append(coefficients, inactivity.coefficient)
+    both = whole_points(x, labels, extended, fitted.strength, scale, lower, upper)
+    return both[:-1], replace(inactivity, points=int(both[-1]))
 
 
 def _self_check(card: Scorecard, rows: Sequence[Row]) -> None:

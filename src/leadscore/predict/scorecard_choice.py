@@ -26,6 +26,7 @@ from leadscore.predict.dataset import Row
 from leadscore.predict.facets import last_column
 from leadscore.predict.metrics import auc
 from leadscore.predict.scorecard_bins import Design
+from leadscore.predict.scorecard_rounding import whole_points
 from leadscore.predict.scorecard_scoring import EventKey, inactivity_since
 
 #: Inverse regularisation strengths tried by cross-validation, weakest penalty last.
@@ -131,7 +132,7 @@ def _fold_fits(
     fits = []
     for train, test in folds:
         model = _logistic(x[train], y[train], strength)
-        scores = x[test] @ np.rint(model.coef_[0] * scale)
+        scores = x[test] @ whole_points(x[train], y[train], model.coef_[0], strength, scale)
         log_odds = x[train] @ model.coef_[0] + model.intercept_[0]
         fits.append(_FoldFit(scores, auc(scores, y[test]) or 0.5, log_odds))
     return fits

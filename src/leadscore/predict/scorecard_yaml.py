@@ -76,7 +76,8 @@ def _header(card: Scorecard) -> list[str]:
         "#",
         "# Each rule's comment gives the training rows it matches (for an event count: those who reached its cap),",
         f"# their conversion rate against {overall} overall, and the logistic regression coefficient (log-odds)",
-        f"# the points were rounded from: points = coefficient * {pdo} / ln 2. A field's largest bin has no rule;",
+        f"# behind the points: coefficient * {pdo} / ln 2, rounded together with the other rules' (a rule can sit",
+        "# a point off its own rounding where correlated rules trade off). A field's largest bin has no rule;",
         "# the other bins' points compare with it. Rules whose points round to 0 are left out.",
         "#",
         f"# Training AUC {auc} on the rows it was fitted on (expect less on new leads). Regularisation C = "
