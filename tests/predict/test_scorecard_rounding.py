@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 
 from leadscore.predict.metrics import auc
-from leadscore.predict.scorecard_rounding import _intercept, whole_points
+from leadscore.predict.scorecard_rounding import _descend, _intercept, whole_points
 
 SCALE = 10 / math.log(2)
 
@@ -95,3 +95,50 @@ def test_rules_no_row_matches_keep_their_rounding() -> None:
     y = np.array([0, 1] * 25, dtype=np.int64)
     coefficients = np.array([0.14, -0.2, 0.0])
     assert whole_points(x, y, coefficients, 1.0, SCALE).tolist() == [2, -3, 0]
+
+
+def descend_every_move(
+    x: NDArray[np.float64], y: NDArray[np.int64], points: NDArray[np.int64], strength: float
+) -> NDArray[np.int64]:
+    """The same local search without its shortcut: both moves of every rule worked out in full, the
+    intercept held within a pass and refitted after it."""
+    points = points.copy()
+    half_ridge = 1.0 / (2.0 * strength * SCALE * SCALE)
+    sign = 2.0 * y - 1.0
+    margin = x @ points / SCALE
+    intercept = _intercept(margin, y)
+    for _ in range(20):
+        moved = False
+        for j in range(x.shape[1]):
+            z = margin + intercept
+            now = np.logaddexp(0.0, -sign * z).sum() + half_ridge * points[j] ** 2
+            changes = {
+                delta: np.logaddexp(0.0, -sign * (z + delta * x[:, j] / SCALE)).sum()
+                + half_ridge * (points[j] + delta) ** 2
+                - now
+                for delta in (1, -1)
+            }
+            delta = min(changes, key=lambda d: changes[d])
+            if changes[delta] < -1e-9:
+                points[j] += delta
+                margin += delta * x[:, j] / SCALE
+                moved = True
+        intercept = _intercept(margin, y, intercept)
+        if not moved:
+            break
+    return points
+
+
+def test_the_local_search_skips_only_moves_that_cannot_gain() -> None:
+    """Its slope bound (the loss is convex) must never skip a move the full search would make: from the
+    same start, far enough from the optimum that many moves are made, both end on the same points."""
+    rng = np.random.default_rng(11)
+    x = counts(rng, 3_000, 6)
+    y = labels(rng, x, rng.normal(0, 0.08, 24))
+    infinite = np.full(24, np.inf)
+    for strength in (0.01, 0.1, 1.0):
+        coefficients = LogisticRegression(C=strength, solver="newton-cholesky").fit(x, y).coef_[0]
+        start = np.rint(coefficients * SCALE).astype(np.int64) + rng.integers(-2, 3, 24)
+        fast = _descend(x, y, start, 1.0 / (2.0 * strength * SCALE * SCALE), SCALE, -infinite, infinite)
+        assert (fast != start).sum() >= 5
+        np.testing.assert_array_equal(fast, descend_every_move(x, y, start, strength))

@@ -77,7 +77,10 @@ def _descend(
     low: NDArray[np.float64],
     high: NDArray[np.float64],
 ) -> NDArray[np.int64]:
-    """Moves of one point on one rule, kept while they lower the penalised log-loss."""
+    """Moves of one point on one rule, kept while they lower the penalised log-loss. The loss is convex, so
+    its slope bounds what a move can gain: a move is tried only in the downhill direction, and only where
+    the slope is steeper than the move's own penalty (elsewhere it cannot gain, so skipping it changes
+    nothing); most rules are skipped, and the loss is worked out on the rest."""
     points = points.copy()
     sign = 2.0 * y - 1.0
     margin = x @ points / scale
@@ -85,25 +88,24 @@ def _descend(
     columns = [np.flatnonzero(x[:, j]) for j in range(x.shape[1])]
     for _ in range(MAX_PASSES):
         moved = False
+        residual = 1.0 / (1.0 + np.exp(-np.clip(margin + intercept, -500, 500))) - y
         for j, rows in enumerate(columns):
             if not len(rows):
                 continue
             step = x[rows, j] / scale
+            slope = float(residual[rows] @ step) + 2.0 * half_ridge * points[j]
+            delta = -1 if slope > 0 else 1
+            if abs(slope) <= half_ridge or not low[j] <= points[j] + delta <= high[j]:
+                continue  # a lower bound on the change, slope * delta + half_ridge, is not below 0
             z = margin[rows] + intercept
             s = sign[rows]
-            now = np.logaddexp(0.0, -s * z).sum()
-            best, best_gain = 0, 1e-9
-            for delta in (1, -1):
-                p = points[j] + delta
-                if not low[j] <= p <= high[j]:
-                    continue
-                change = np.logaddexp(0.0, -s * (z + delta * step)).sum() - now
-                change += half_ridge * (p * p - points[j] * points[j])
-                if -change > best_gain:
-                    best, best_gain = delta, -change
-            if best:
-                points[j] += best
-                margin[rows] += best * step
+            p = points[j] + delta
+            change = np.logaddexp(0.0, -s * (z + delta * step)).sum() - np.logaddexp(0.0, -s * z).sum()
+            change += half_ridge * (p * p - points[j] * points[j])
+            if change < -1e-9:
+                points[j] = p
+                margin[rows] += delta * step
+                residual[rows] = 1.0 / (1.0 + np.exp(-np.clip(margin[rows] + intercept, -500, 500))) - y[rows]
                 moved = True
         intercept = _intercept(margin, y, intercept)
         if not moved:
