@@ -40,8 +40,11 @@ def penalised_loss(x: NDArray[np.float64], y: NDArray[np.int64], points: NDArray
     return float(np.logaddexp(0.0, -(2 * y - 1) * z).sum() + w @ w / (2 * strength))
 
 
+Design = tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]
+
+
 @pytest.fixture(scope="module")
-def correlated() -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]:
+def correlated() -> Design:
     rng = np.random.default_rng(3)
     weights = rng.normal(0, 0.05, 160)
     x, x_new = counts(rng, 16_000, 40), counts(rng, 16_000, 40)
@@ -49,7 +52,9 @@ def correlated() -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.flo
 
 
 @pytest.mark.parametrize("strength", [0.003, 0.3])
-def test_points_rounded_together_fit_and_rank_better_than_each_rounded_alone(correlated, strength) -> None:
+def test_points_rounded_together_fit_and_rank_better_than_each_rounded_alone(
+    correlated: Design, strength: float
+) -> None:
     x, y, x_new, y_new = correlated
     coefficients = LogisticRegression(C=strength, solver="newton-cholesky").fit(x, y).coef_[0]
     alone = np.rint(coefficients * SCALE).astype(np.int64)
@@ -59,22 +64,53 @@ def test_points_rounded_together_fit_and_rank_better_than_each_rounded_alone(cor
     exact = penalised_loss(x, y, coefficients * SCALE, strength)
     # a good part of what rounding alone loses against the exact coefficients is won back
     assert loss_together - exact < 0.75 * (loss_alone - exact)
-    assert auc(x_new @ together, y_new) > auc(x_new @ alone, y_new) + 0.003
+    ranked_together, ranked_alone = auc(x_new @ together, y_new), auc(x_new @ alone, y_new)
+    assert ranked_together is not None and ranked_alone is not None
+    assert ranked_together > ranked_alone + 0.003
     # the points move, but not far from the coefficients
     assert np.abs(together - coefficients * SCALE).max() < 2
 
 
-def test_points_stay_within_their_bounds(correlated) -> None:
+def test_points_stay_within_their_bounds(correlated: Design) -> None:
     x, y, _, _ = correlated
     strength = 0.3
     coefficients = LogisticRegression(C=strength, solver="newton-cholesky").fit(x, y).coef_[0]
     alone = np.rint(coefficients * SCALE)
     lower = np.where(alone > 0, 1.0, -np.inf)  # rules the inactivity penalty counts from stay positive
     upper = np.where(alone <= 0, 0.0, np.inf)
-    upper[0] = -1.0  # and a penalty stays negative, here even one whose coefficient is not
+    lower[0], upper[0] = -np.inf, -1.0  # and a penalty stays negative, here even one whose coefficient is not
     together = whole_points(x, y, coefficients, strength, SCALE, lower, upper)
     assert ((together > 0) == (alone > 0))[1:].all()
     assert together[0] <= -1
+
+
+def test_no_single_move_lowers_the_loss_the_regression_was_fitted_on() -> None:
+    """The points end on a local minimum of scikit-learn's own objective at the same C (in points), with
+    the intercept refitted: a wrong penalty or curvature would leave moves that lower it."""
+    rng = np.random.default_rng(8)
+    x = counts(rng, 6_000, 12)
+    y = labels(rng, x, rng.normal(0, 0.08, 48))
+    for strength in (0.003, 0.3):
+        coefficients = LogisticRegression(C=strength, solver="newton-cholesky").fit(x, y).coef_[0]
+        points = whole_points(x, y, coefficients, strength, SCALE)
+        assert (points != np.rint(coefficients * SCALE)).any()  # the search had something to do
+        loss = penalised_loss(x, y, points, strength)
+        for j in range(len(points)):
+            for delta in (1, -1):
+                trial = points.copy()
+                trial[j] += delta
+                assert penalised_loss(x, y, trial, strength) > loss - 1e-6, (strength, j, delta)
+
+
+def test_contradictory_bounds_and_missing_values_are_refused() -> None:
+    x = np.ones((4, 2))
+    y = np.array([0, 1, 0, 1], dtype=np.int64)
+    with pytest.raises(ValueError, match="lower <= upper"):
+        whole_points(x, y, np.zeros(2), 1.0, SCALE, np.array([1.0, -np.inf]), np.array([-1.0, np.inf]))
+    with pytest.raises(ValueError, match="whole-number"):
+        whole_points(x, y, np.zeros(2), 1.0, SCALE, np.array([0.5, -np.inf]))
+    with pytest.raises(ValueError, match="finite"):
+        whole_points(x, y, np.array([np.nan, 0.0]), 1.0, SCALE)
 
 
 def test_independent_rules_keep_their_rounding() -> None:

@@ -35,6 +35,11 @@ def whole_points(
     k = len(coefficients)
     low = np.full(k, -np.inf) if lower is None else np.asarray(lower, dtype=np.float64)
     high = np.full(k, np.inf) if upper is None else np.asarray(upper, dtype=np.float64)
+    if not (np.isfinite(coefficients).all() and np.isfinite(x).all()):
+        raise ValueError("expected finite coefficients and design to round into points")
+    whole = all(bool(np.all(b[np.isfinite(b)] == np.rint(b[np.isfinite(b)]))) for b in (low, high))
+    if not whole or bool((low > high).any()):
+        raise ValueError("expected whole-number bounds with lower <= upper")
     ridge = 1.0 / (strength * scale * scale)
     points = _nearest_plane(x, y, coefficients * scale, ridge, scale, low, high)
     return _descend(x, y, points, ridge / 2.0, scale, low, high)
@@ -55,12 +60,10 @@ def _nearest_plane(
     z = margin + _intercept(margin, y)
     weight = 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
     weight *= 1.0 - weight
-    centred = x - (weight @ x) / max(float(weight.sum()), 1e-12)
-    curvature = (centred * weight[:, None]).T @ centred / (scale * scale) + ridge * np.eye(len(target))
-    try:
-        upper_factor = np.linalg.cholesky(curvature).T
-    except np.linalg.LinAlgError:  # a design with no variation left: rounding alone is all there is
-        return np.clip(np.rint(target), low, high).astype(np.int64)
+    summed = weight @ x  # the weighted centring, without a centred copy of the design
+    curvature = x.T @ (x * weight[:, None]) - np.outer(summed, summed) / max(float(weight.sum()), 1e-12)
+    curvature = curvature / (scale * scale) + ridge * np.eye(len(target))
+    upper_factor = np.linalg.cholesky(curvature).T  # positive definite: the ridge is
     points = np.zeros(len(target))
     for i in range(len(target) - 1, -1, -1):
         shift = upper_factor[i, i + 1 :] @ (target[i + 1 :] - points[i + 1 :]) / upper_factor[i, i]
