@@ -220,11 +220,11 @@ def test_cuts_are_the_roundest_number_that_splits_the_same_way() -> None:
 def test_the_intercept_converges_when_every_lead_sits_far_out_on_the_sigmoid() -> None:
     import numpy as np
 
-    from leadscore.predict.scorecard import _intercept
+    from leadscore.predict.scorecard_rounding import fit_intercept
 
     log_odds = np.full(100, 40.0)  # the rounded points say "certain" for everyone
     labels = np.array([1] * 30 + [0] * 70, dtype=np.int64)
-    b = _intercept(log_odds, labels)
+    b = fit_intercept(log_odds, labels)
     assert abs(1 / (1 + np.exp(-(40.0 + b))) - 0.3) < 1e-6  # the training conversion rate, not 1e51
 
 

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 
 from leadscore.predict.metrics import auc
-from leadscore.predict.scorecard_rounding import _descend, _intercept, whole_points
+from leadscore.predict.scorecard_rounding import _descend, fit_intercept, whole_points
 
 SCALE = 10 / math.log(2)
 
@@ -36,7 +36,7 @@ def penalised_loss(x: NDArray[np.float64], y: NDArray[np.int64], points: NDArray
     """scikit-learn's objective divided by C, with the best intercept, for ``points`` read as log-odds."""
     w = points / SCALE
     margin = x @ w
-    z = margin + _intercept(margin, y)
+    z = margin + fit_intercept(margin, y)
     return float(np.logaddexp(0.0, -(2 * y - 1) * z).sum() + w @ w / (2 * strength))
 
 
@@ -142,7 +142,7 @@ def descend_every_move(
     half_ridge = 1.0 / (2.0 * strength * SCALE * SCALE)
     sign = 2.0 * y - 1.0
     margin = x @ points / SCALE
-    intercept = _intercept(margin, y)
+    intercept = fit_intercept(margin, y)
     for _ in range(20):
         moved = False
         for j in range(x.shape[1]):
@@ -159,7 +159,7 @@ def descend_every_move(
                 points[j] += delta
                 margin += delta * x[:, j] / SCALE
                 moved = True
-        intercept = _intercept(margin, y, intercept)
+        intercept = fit_intercept(margin, y, intercept)
         if not moved:
             break
     return points

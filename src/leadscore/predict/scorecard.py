@@ -31,7 +31,7 @@ from leadscore.predict.dataset import Row
 from leadscore.predict.metrics import auc
 from leadscore.predict.scorecard_bins import Candidate, Design, design
 from leadscore.predict.scorecard_choice import SEED, Fitted, InactivityPenalty, fit_points
-from leadscore.predict.scorecard_rounding import whole_points
+from leadscore.predict.scorecard_rounding import fit_intercept, whole_points
 from leadscore.predict.scorecard_scoring import score_rows
 from leadscore.predict.scorecard_yaml import to_yaml
 from leadscore.predict.train import MIN_PER_CLASS, TooFewOutcomes
@@ -137,7 +137,7 @@ def fit_scorecard(
     coefficients = fitted.coefficients
     points, inactivity = _whole_points(built, labels, fitted, scale)
     summed = x @ points + (fitted.periods * inactivity.points if inactivity is not None else 0)
-    base = round(even_odds_at + scale * _intercept(summed / scale, labels))
+    base = round(even_odds_at + scale * fit_intercept(summed / scale, labels))
     totals = (summed + base).astype(np.int64)
     rules = tuple(
         _rule(candidate, int(p), float(c), x[:, i], labels)
@@ -213,24 +213,6 @@ def _self_check(card: Scorecard, rows: Sequence[Row]) -> None:
             f"the suggested model scores {len(wrong)} training rows differently from the fit, e.g. lead "
             f"{rows[first].lead_id}: engine {engine[wrong[0]]:g}, fit {int(card.totals[first])}"
         )
-
-
-def _intercept(log_odds: NDArray[np.float64], y: NDArray[np.int64]) -> float:
-    """The intercept that makes the rounded points' odds match the training conversion rate (Newton steps on
-    the log-likelihood, each at most 4 log-odds: where every lead sits far out on the sigmoid the curvature
-    is nearly 0, and an undamped step flies off to 1e51)."""
-    b = 0.0
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-np.clip(log_odds + b, -500, 500)))
-        gradient = float((y - p).sum())
-        curvature = float((p * (1 - p)).sum())
-        if gradient == 0:
-            break
-        step = gradient / curvature if curvature > 0 else np.sign(gradient) * 4.0
-        b += float(np.clip(step, -4.0, 4.0))
-        if abs(gradient) < 1e-9:
-            break
-    return b
 
 
 def _rule(

@@ -57,8 +57,7 @@ def _nearest_plane(
     """Babai's nearest plane for the quadratic loss ``(p - target)' H (p - target)``, where H is the
     penalised log-loss's curvature at ``target`` in points, with the intercept profiled out."""
     margin = x @ target / scale
-    z = margin + _intercept(margin, y)
-    weight = 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+    weight = _probability(margin + fit_intercept(margin, y))
     weight *= 1.0 - weight
     summed = weight @ x  # the weighted centring, without a centred copy of the design
     curvature = x.T @ (x * weight[:, None]) - np.outer(summed, summed) / max(float(weight.sum()), 1e-12)
@@ -87,11 +86,11 @@ def _descend(
     points = points.copy()
     sign = 2.0 * y - 1.0
     margin = x @ points / scale
-    intercept = _intercept(margin, y)
+    intercept = fit_intercept(margin, y)
     columns = [np.flatnonzero(x[:, j]) for j in range(x.shape[1])]
     for _ in range(MAX_PASSES):
         moved = False
-        residual = 1.0 / (1.0 + np.exp(-np.clip(margin + intercept, -500, 500))) - y
+        residual = _probability(margin + intercept) - y
         for j, rows in enumerate(columns):
             if not len(rows):
                 continue
@@ -108,24 +107,31 @@ def _descend(
             if change < -1e-9:
                 points[j] = p
                 margin[rows] += delta * step
-                residual[rows] = 1.0 / (1.0 + np.exp(-np.clip(margin[rows] + intercept, -500, 500))) - y[rows]
+                residual[rows] = _probability(margin[rows] + intercept) - y[rows]
                 moved = True
-        intercept = _intercept(margin, y, intercept)
+        intercept = fit_intercept(margin, y, intercept)
         if not moved:
             break
     return points
 
 
-def _intercept(margin: NDArray[np.float64], y: NDArray[np.int64], start: float = 0.0) -> float:
-    """The unpenalised intercept beside a fixed margin (damped Newton steps)."""
-    a = start
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-np.clip(margin + a, -500, 500)))
+def fit_intercept(log_odds: NDArray[np.float64], y: NDArray[np.int64], start: float = 0.0) -> float:
+    """The unpenalised intercept beside fixed log-odds, which makes their odds match the conversion rate
+    (Newton steps on the log-likelihood, each at most 4 log-odds: where every lead sits far out on the
+    sigmoid the curvature is nearly 0, and an undamped step flies off to 1e51)."""
+    b = start
+    for _ in range(100):
+        p = _probability(log_odds + b)
+        gradient = float((y - p).sum())
         curvature = float((p * (1 - p)).sum())
-        if curvature <= 0:
+        if gradient == 0:
             break
-        step = float(np.clip((y - p).sum() / curvature, -4.0, 4.0))
-        a += step
-        if abs(step) < 1e-10:
+        step = gradient / curvature if curvature > 0 else np.sign(gradient) * 4.0
+        b += float(np.clip(step, -4.0, 4.0))
+        if abs(gradient) < 1e-9:
             break
-    return a
+    return b
+
+
+def _probability(log_odds: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 1.0 / (1.0 + np.exp(-np.clip(log_odds, -500, 500)))
