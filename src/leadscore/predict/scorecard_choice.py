@@ -312,8 +312,9 @@ def _last_us(rows: Sequence[Row], key: EventKey, at_us: NDArray[np.int64]) -> ND
 def _elapsed_cache(rows: Sequence[Row]) -> Elapsed:
     """Per row, microseconds from what inactivity counts from to the snapshot (NaN: no penalty), per set of
     keys, as ``scorecard_scoring.inactivity_since`` gives it: the last event of the keys, or else the
-    lead's creation (not after the snapshot). Each key's times are worked out once. None when the rows lack
-    ``age_days`` or a last-event column the keys need (rows written before 2026-12-02)."""
+    lead's creation (not after the snapshot). Each key's times are worked out once and kept: a column per
+    event type or property value a count rule reads, at most as many as the design has. None when the rows
+    lack ``age_days`` or a last-event column the keys need (rows written before 2026-12-02)."""
     by_keys: dict[tuple[EventKey, ...], NDArray[np.float64] | None] = {}
     by_key: dict[EventKey, NDArray[np.float64]] = {}
     timed = bool(rows) and "age_days" in rows[0].features
