@@ -22,12 +22,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from leadscore.engine.types import US_PER_DAY, to_micros
-from leadscore.predict.dataset import WINDOWS_DAYS, Row
-from leadscore.predict.facets import count_column, last_column
+from leadscore.predict.dataset import Row
+from leadscore.predict.facets import last_column
 from leadscore.predict.metrics import auc
 from leadscore.predict.scorecard_bins import Design
 from leadscore.predict.scorecard_rounding import whole_points
-from leadscore.predict.scorecard_scoring import EventKey
+from leadscore.predict.scorecard_scoring import EventKey, last_occurrences
 
 #: Inverse regularisation strengths tried by cross-validation, weakest penalty last.
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -39,8 +39,6 @@ SEED = 7
 INACTIVITY_EVERY_DAYS = (1, 2, 3, 7, 14, 30)
 INACTIVITY_CAPS = (2, 4, 8, 14)
 INACTIVITY_REFITS = 3
-
-_ABSENT = object()
 
 Elapsed = Callable[[list[EventKey]], NDArray[np.float64] | None]
 Folds = list[tuple[NDArray[np.intp], NDArray[np.intp]]]
@@ -273,42 +271,6 @@ def _positive_keys(built: Design, points: NDArray[np.int64]) -> list[EventKey]:
     return list(dict.fromkeys((event, where) for event, where in keys if event is not None))
 
 
-def _last_us(rows: Sequence[Row], key: EventKey, at_us: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Per row, when the last event ``key`` counts happened, in µs, as ``scorecard_scoring.last_occurrence``
-    places it (NaN: none), for all rows at once: the fit asks for it per key set and strength, and the
-    loop over rows took a third of the scorecard's fit. Times below 2**53 µs (year 2255) are exact in a
-    float."""
-    names = [count_column(*key, w) for w in WINDOWS_DAYS]
-    table = [[f.get(name) or 0 for name in names] for f in (r.features for r in rows)]
-    counts = np.array(table, dtype=np.float64).reshape(len(rows), len(names)).astype(np.int64)  # int(): truncates
-    shrinks = np.flatnonzero((counts[:, :-1] > counts[:, 1:]).any(axis=1))
-    if len(shrinks):
-        i = int(shrinks[0])
-        shrinking = f"counts of {key[0]} shrink as the window grows: {counts[i].tolist()}"
-        raise ValueError(f"row for {rows[i].lead_id}: {shrinking}")
-    column = last_column(*key)
-    values = [r.features.get(column, _ABSENT) for r in rows]
-    if any(v is _ABSENT for v in values):
-        lead = rows[values.index(_ABSENT)].lead_id
-        raise ValueError(f"row for {lead}: no {column} column, which an inactivity penalty needs")
-    days = np.array([np.nan if v is None else float(v) for v in values])
-    unexplained = np.flatnonzero(np.isnan(days) & (counts[:, -1] > 0))
-    if len(unexplained):
-        i = int(unexplained[0])
-        raise ValueError(f"row for {rows[i].lead_id}: {column} is missing but {key[0]} has counts {counts[i].tolist()}")
-    known = ~np.isnan(days)
-    placed = at_us - np.rint(np.where(known, days, 0.0) * US_PER_DAY).astype(np.int64)
-    # Kept inside the window the counts put the last event in: after the window just inside it (which holds
-    # none) and no older than its own start; with no counts at all, before the widest window.
-    windows = np.array(WINDOWS_DAYS, dtype=np.int64) * US_PER_DAY
-    counted = counts > 0
-    first = np.where(counted.any(axis=1), counted.argmax(axis=1), len(WINDOWS_DAYS))
-    inside = np.concatenate([[0], windows])[first]
-    start = np.concatenate([windows, [np.iinfo(np.int64).max // 4]])[first]
-    last = np.minimum(np.maximum(placed, at_us - start + 1), at_us - inside)
-    return np.where(known, last.astype(np.float64), np.nan)
-
-
 def _elapsed_cache(rows: Sequence[Row]) -> Elapsed:
     """Per row, microseconds from what inactivity counts from to the snapshot (NaN: no penalty), per set of
     keys, as ``scorecard_scoring.inactivity_since`` gives it: the last event of the keys, or else the
@@ -333,7 +295,7 @@ def _elapsed_cache(rows: Sequence[Row]) -> Elapsed:
             else:
                 for k in keys:
                     if k not in by_key:
-                        by_key[k] = _last_us(rows, k, at_us)
+                        by_key[k] = last_occurrences(rows, k, at_us)
                 lasts = [by_key[k] for k in keys]
                 since = np.fmax.reduce(lasts) if lasts else np.full(len(rows), np.nan)
                 by_keys[key] = at - np.where(np.isnan(since), fallback, since)
