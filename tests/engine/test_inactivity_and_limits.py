@@ -33,6 +33,28 @@ def test_inactivity_counts_full_periods_since_the_last_positive_engagement() -> 
     assert_adds_up(result)
 
 
+def test_inactivity_since_any_event_counts_events_no_rule_matches() -> None:
+    # A lead that visited on day 3 and then only read the careers page (a negative rule) and opened a
+    # newsletter no rule names, on day 17: quiet since day 3 by default, active on day 17 with any_event.
+    events = [ev("v", "visit", at(3)), ev("c", "careers", at(17)), ev("n", "newsletter_open", at(17))]
+    by_default = score(model_of(INACTIVE), LEAD, events, at(24))
+    assert points(by_default)["inactivity"] == D(-9)  # 21 days since the visit: 3 periods
+    anything = model_of(INACTIVE.replace("points: -3}", "points: -3, since: any_event}"))
+    result = score(anything, LEAD, events, at(23.5))
+    assert points(result) == {"visit": D(2), "careers": D(-4)}  # 6.5 days since day 17: no full period yet
+    assert points(score(anything, LEAD, events, at(31)))["inactivity"] == D(-6)  # 14 days: 2 periods
+    # The slot that follows every event gives no line, and the last engagement is still the visit.
+    assert [c.rule for c in result.contributions] == ["visit", "careers"]
+    assert result.last_engagement_at == at(3)
+    assert_adds_up(result)
+
+
+def test_inactivity_since_any_event_without_events_counts_from_creation() -> None:
+    anything = model_of(INACTIVE.replace("points: -3}", "points: -3, since: any_event}"))
+    assert points(score(anything, LEAD, [], at(15)))["inactivity"] == D(-6)
+    assert points(score(anything, Lead(id="L"), [], at(15))) == {}
+
+
 def test_inactivity_penalty_stops_at_its_floor() -> None:
     model = model_of(INACTIVE.replace("points: -3}", "points: -3, floor: -10}"))
     events = [ev("v", "visit", at(0))]

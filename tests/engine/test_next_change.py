@@ -56,3 +56,26 @@ def test_nothing_to_change_checks_again_after_the_horizon() -> None:
     assert next_change(compiled, lead, occurrences_of(compiled, []), now, fit_part(compiled, lead), US_PER_DAY) == (
         now + US_PER_DAY
     )
+
+
+def test_inactivity_since_any_event_steps_from_an_event_no_rule_matches() -> None:
+    # 20 points, 5 off per full 2 days since the last event of any type: warm until 2 periods (10 points)
+    # bring it to 10 and a third to 5, cold, 6 days after the newsletter open on day 1 (no rule names it).
+    text = """
+tiers: [{name: hot, min: 40}, {name: warm, min: 10}, {name: cold}]
+levels: [{name: "1"}]
+inactivity: {every_days: 2, points: -5, since: any_event}
+engagement:
+  - {name: visit, event: page_view, points: 20, decay: {kind: none}}
+"""
+    compiled = compile_model(model_of(text))
+    lead = Lead("L")
+    occurrences = occurrences_of(
+        compiled, [ev("v", "page_view", T0), ev("n", "newsletter_open", T0 + timedelta(days=1))]
+    )
+    now = to_micros(T0 + timedelta(days=1))
+    found = next_change(compiled, lead, occurrences, now, fit_part(compiled, lead))
+    step = to_micros(T0 + timedelta(days=7))
+    assert step <= found <= step + PRECISION_US
+    assert _labels_at(compiled, lead, occurrences, found - PRECISION_US)[0] == "warm"
+    assert _labels_at(compiled, lead, occurrences, found)[0] == "cold"

@@ -1,8 +1,9 @@
 """Invariants of the engine over random models and random event streams.
 
 The models mix once, frequency limits, caps, every decay kind, windows set on the model, on the rule or
-opted out of, inactivity with and without a floor, limits on every part, and their own tiers, grades,
-levels and lifecycle (stages on scores, bands, the matrix and recency, with recycle and disqualify).
+opted out of, inactivity with and without a floor, counted from positive engagement or from any event,
+limits on every part, and their own tiers, grades, levels and lifecycle (stages on scores, bands, the
+matrix and recency, with recycle and disqualify).
 The event streams mix types, properties and times (ties and exact day boundaries included), re-sent
 copies and any order.
 """
@@ -175,7 +176,8 @@ def models(draw: st.DrawFn, sign: str = "any") -> ScoringModel:
     inactivity = None
     if draw(st.booleans()):
         floor = draw(st.sampled_from([None, -0.5, -10, -25.25]))
-        inactivity = Inactivity(every_days=draw(days), points=-draw(caps), floor=floor)
+        since = draw(st.sampled_from(["positive_engagement", "any_event"]))
+        inactivity = Inactivity(every_days=draw(days), points=-draw(caps), floor=floor, since=since)
     return ScoringModel(
         name="random",
         decay=draw(decays),
@@ -271,6 +273,28 @@ def test_folding_in_any_order_equals_scoring_everything(model: ScoringModel, lea
     for as_of in stream.as_ofs:
         assert state.score(as_of) == score(compiled, lead, stream.other_arrival, as_of)
         assert state.score(as_of) == score(compiled, lead, stream.distinct, as_of)
+
+
+@PROPERTIES
+@given(model=models(), lead=leads, stream=streams())
+def test_inactivity_since_any_event_counts_from_the_last_event_of_any_type(
+    model: ScoringModel, lead: Lead, stream: Stream
+) -> None:
+    # The oracle reads the stream itself, not the rules: "junk" events, which no rule matches, count too.
+    inactivity = Inactivity(
+        every_days=model.inactivity.every_days if model.inactivity else 3, points=-2, since="any_event"
+    )
+    model = model.model_copy(update={"inactivity": inactivity})
+    compiled = compile_model(model)
+    every = round(inactivity.every_days * US_PER_DAY)
+    for as_of in stream.as_ofs:
+        at_us = to_micros(as_of)
+        past = [to_micros(e.occurred_at) for e in stream.distinct if to_micros(e.occurred_at) <= at_us]
+        since = max(past) if past else (min(to_micros(lead.created_at), at_us) if lead.created_at else None)
+        periods = (at_us - since) // every if since is not None else 0
+        lines = [c for c in score(compiled, lead, stream.arrival, as_of).contributions if c.kind == "inactivity"]
+        assert [line.count for line in lines] == ([periods] if periods > 0 else [])
+        assert all(c.rule != "inactivity.since" for c in score(compiled, lead, stream.arrival, as_of).contributions)
 
 
 @PROPERTIES

@@ -16,7 +16,7 @@ from leadscore.engine.types import US_PER_DAY, Contribution, ContributionKind
 from leadscore.model.bands import Bands
 from leadscore.model.conditions import Condition, iter_field_tests
 from leadscore.model.describe import describe
-from leadscore.model.rules import Decay, EngagementRule, ExponentialDecay, FitRule, LinearDecay
+from leadscore.model.rules import Decay, EngagementRule, ExponentialDecay, FitRule, LinearDecay, NoDecay
 from leadscore.model.scoring_model import Limit, ScoringModel
 
 MATCH_MEMO_SIZE = 65_536
@@ -97,16 +97,28 @@ class CompiledModel:
         self.lists.update({name: frozenset(d.casefold() for d in ds) for name, ds in model.lists.items()})
         self.fit = [self._fit_rule(rule) for rule in model.fit]
         self.account_fit = [self._fit_rule(rule) for rule in model.account.fit]
-        self.engagement = [self._engagement_rule(i, rule) for i, rule in enumerate(model.engagement)]
+        #: The model's engagement rules, as people wrote them: what a breakdown or a rule's columns list.
+        self.rules = [self._engagement_rule(i, rule) for i, rule in enumerate(model.engagement)]
+        inactivity = model.inactivity
+        #: With ``inactivity.since: any_event``, one more slot after the rules that every event matches, whatever
+        #: its type: its last occurrence is what the penalty counts from. It gives no points and no line, and
+        #: every path (batch, incremental, keyed) keeps its occurrences as it keeps a rule's.
+        self.activity_index: int | None = None
+        self.engagement = list(self.rules)
+        if inactivity is not None and inactivity.since == "any_event":
+            self.activity_index = len(self.rules)
+            self.engagement.append(self._activity_slot(self.activity_index))
         by_type: dict[str, list[CompiledEngagementRule]] = {}
-        for crule in self.engagement:
+        for crule in self.rules:
             by_type.setdefault(crule.rule.event, []).append(crule)
         self.rules_by_type = by_type
+        #: What an event of a type no rule names matches: the activity slot, if any.
+        self.any_type: tuple[int, ...] = (self.activity_index,) if self.activity_index is not None else ()
         #: Event types some rule tests properties of; other events are scored from their type and time alone.
-        self.typed_with_properties = frozenset(c.rule.event for c in self.engagement if c.matches is not None)
+        self.typed_with_properties = frozenset(c.rule.event for c in self.rules if c.matches is not None)
         #: The rules an event of a type matches whatever its properties, for types no rule tests properties of.
         self.indexes_by_type = {
-            kind: tuple(c.index for c in rules)
+            kind: tuple(c.index for c in rules) + self.any_type
             for kind, rules in by_type.items()
             if kind not in self.typed_with_properties
         }
@@ -115,8 +127,7 @@ class CompiledModel:
         self.match_memo: dict[tuple[str, str], tuple[int, ...]] = {}
         #: The same per (type, properties) for events in memory whose property values are all text.
         self.mapping_memo: dict[tuple[Any, ...], tuple[int, ...]] = {}
-        self.positive_flags = tuple(c.points > 0 for c in self.engagement)
-        inactivity = model.inactivity
+        self.positive_flags = tuple(c.points > 0 for c in self.rules)
         #: Inactivity's step in µs and its floor in hundredths, worked out once rather than on every score.
         self.inactivity_every_us = round(inactivity.every_days * US_PER_DAY) if inactivity is not None else 0
         self.inactivity_floor = (
@@ -153,6 +164,26 @@ class CompiledModel:
         line: tuple[str, ContributionKind, int, int, int, int] = (rule.name, "fit", cents, cents, 1, 1)
         return CompiledFitRule(rule, compile_condition(rule.when, lead_access, self.lists), cents, contribution, line)
 
+    def _activity_slot(self, index: int) -> CompiledEngagementRule:
+        """The activity slot: every event, no window, no decay, no points."""
+        rule = EngagementRule.model_construct(name="inactivity.since", event="*", points=0.0)
+        return CompiledEngagementRule(
+            index=index,
+            name=rule.name,
+            rule=rule,
+            matches=None,
+            points=0.0,
+            decay=NoDecay(kind="none"),
+            window_us=None,
+            period=None,
+            per_period=0,
+            decay_kind="none",
+            half_us=0.0,
+            factor=decay_function(NoDecay(kind="none")),
+            max_points=None,
+            positive=False,
+        )
+
     def _engagement_rule(self, index: int, rule: EngagementRule) -> CompiledEngagementRule:
         model = self.model
         where = compile_condition(rule.where, mapping_access, self.lists) if rule.where is not None else None
@@ -182,8 +213,10 @@ class CompiledModel:
         )
 
     def match_properties(self, kind: str, properties: Mapping[str, Any]) -> tuple[int, ...]:
-        """Indexes of the engagement rules an event of this type with these properties matches."""
-        return tuple(c.index for c in self.rules_by_type.get(kind, ()) if c.matches is None or c.matches(properties))
+        """Indexes of the engagement rules an event of this type with these properties matches (and the
+        activity slot's, which every event matches)."""
+        rules = self.rules_by_type.get(kind, ())
+        return tuple(c.index for c in rules if c.matches is None or c.matches(properties)) + self.any_type
 
     def match_text(self, kind: str, properties: str) -> tuple[int, ...]:
         """``match_properties`` for properties as JSON text, remembered: predicates are pure functions of it."""

@@ -46,13 +46,13 @@ class KeyedOccurrences:
             if space:
                 properties = rest
         if code < 0:
-            return ()
+            return compiled.any_type
         kind = self.types[code]
         indexes = compiled.indexes_by_type.get(kind)
         if indexes is not None:
             return indexes
         if kind not in compiled.rules_by_type:
-            return ()
+            return compiled.any_type
         if properties is None:
             raise ValueError(f"rules on {kind!r} events test properties, and the scan did not read them")
         return compiled.match_text(kind, properties)

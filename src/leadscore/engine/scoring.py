@@ -29,6 +29,8 @@ def match_event(compiled: CompiledModel, event: Event) -> tuple[int, ...]:
     indexes = compiled.indexes_by_type.get(event.type)
     if indexes is not None:
         return indexes
+    if event.type not in compiled.rules_by_type:
+        return compiled.any_type
     return compiled.match_mapping(event.type, event.properties)
 
 
@@ -73,8 +75,10 @@ def occurrences_from_rows(
         indexes = static.get(kind)
         if indexes is None:
             if kind not in typed:
-                continue
-            if isinstance(props, str):
+                if not compiled.any_type:
+                    continue
+                indexes = compiled.any_type
+            elif isinstance(props, str):
                 indexes = compiled.match_text(kind, props)
             else:
                 indexes = compiled.match_properties(kind, props)
@@ -236,7 +240,9 @@ def assemble_outcomes(
     lines = list(fit_lines)
     engagement_cents = 0
     last_us: int | None = None
-    for outcome, positive in zip(outcomes, compiled.positive_flags, strict=True):
+    activity = compiled.activity_index
+    rules = outcomes if activity is None else outcomes[:activity]
+    for outcome, positive in zip(rules, compiled.positive_flags, strict=True):
         if outcome is None:
             continue
         engagement_cents += outcome.cents
@@ -248,6 +254,9 @@ def assemble_outcomes(
     inactivity = compiled.model.inactivity
     if inactivity is not None:
         since = last_us
+        if activity is not None:
+            tracked = outcomes[activity]
+            since = tracked.last_us if tracked is not None else None
         if since is None and lead.created_at is not None:
             since = min(to_micros(lead.created_at), as_of_us)
         if since is not None:

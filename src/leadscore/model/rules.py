@@ -39,7 +39,8 @@ Decay = Annotated[NoDecay | ExponentialDecay | LinearDecay, Discriminator("kind"
 
 
 class Inactivity(_Strict):
-    """A penalty of ``points`` for every full ``every_days`` since the last positive engagement.
+    """A penalty of ``points`` for every full ``every_days`` since the last positive engagement, or with
+    ``since: any_event`` since the lead's last event of any type, matched by a rule or not.
 
     ``floor`` bounds the penalty itself (for example -20), not the engagement score.
     """
@@ -47,6 +48,7 @@ class Inactivity(_Strict):
     every_days: float = Field(ge=MINUTE_IN_DAYS)
     points: float = Field(lt=0)
     floor: float | None = Field(default=None, le=0)
+    since: Literal["positive_engagement", "any_event"] = "positive_engagement"
 
 
 class FrequencyLimit(_Strict):

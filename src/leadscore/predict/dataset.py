@@ -153,7 +153,7 @@ def features_at(
         out[prefix + "grade"] = score.grade
         out[prefix + "stage"] = score.stage
         points = {line[0]: line[2] / 100 for line in score.lines}
-        for crule in compiled.engagement:
+        for crule in compiled.rules:
             times = occurrences[crule.index]
             upto = bisect_right(times, at_us)
             for days in WINDOWS_DAYS:

@@ -91,7 +91,7 @@ def rule_lifts(rows: Sequence[Row], compiled: CompiledModel, label: str) -> dict
     labels = [r.label for r in rows]
     slope = log_odds_per_point([float(r.features[f"{label}.total"]) for r in rows], labels)
     rules = [(r.rule.name, "fit", float(r.rule.points)) for r in compiled.fit]
-    rules += [(r.name, "engagement", r.points) for r in compiled.engagement]
+    rules += [(r.name, "engagement", r.points) for r in compiled.rules]
     cap = max((abs(points) for _, _, points in rules), default=0.0)
     lifts = []
     for name, kind, points in rules:

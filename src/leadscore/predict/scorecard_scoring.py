@@ -81,7 +81,12 @@ def facet_of(rule: EngagementRule) -> tuple[str, str] | None:
 def check_scorable(compiled: CompiledModel) -> None:
     """Raises ``ValueError`` naming the first part of the model a row's features cannot reproduce."""
     model = compiled.model
-    for crule in compiled.engagement:
+    if compiled.activity_index is not None:
+        raise ValueError(
+            f"{model.key}: inactivity counts from the last event of any type (since: any_event); rows carry the "
+            "last event per type and property value only"
+        )
+    for crule in compiled.rules:
         rule = crule.rule
         window = crule.window_us / US_PER_DAY if crule.window_us is not None else None
         if crule.period is not None or not isinstance(crule.decay, NoDecay):
@@ -190,7 +195,7 @@ def inactivity_since(row: Row, keys: Sequence[EventKey]) -> Occurrence | None:
 def counted_events(compiled: CompiledModel) -> Counted:
     """Per engagement rule, the event type and the facet it counts: the same for every row, so worked out
     once per model."""
-    return [(crule.rule.event, facet_of(crule.rule)) for crule in compiled.engagement]
+    return [(crule.rule.event, facet_of(crule.rule)) for crule in compiled.rules]
 
 
 def occurrences_of_row(compiled: CompiledModel, row: Row, counted: Counted | None = None) -> list[list[Occurrence]]:
