@@ -1,8 +1,7 @@
 """How the scorecard picks its penalty strength and inactivity penalty together: a penalty is kept only
 where it lifts the folds' AUC past what they cannot tell apart, and past the same strength without one;
 its points are screened beside the rules' fixed log-odds with a two-parameter fit that must recover a
-known slope; and when the rules it counts from will not settle, the file still counts from the rules it
-ships."""
+known slope; and the penalty fitted counts from the lead's last event of any type."""
 
 from __future__ import annotations
 
@@ -12,19 +11,10 @@ import numpy as np
 import pytest
 from scorecard_crm import OBSERVED_UNTIL, SNAPSHOT_DAYS, load_crm
 
-from leadscore.predict import scorecard_choice
 from leadscore.predict.dataset import Snapshots, training_rows
 from leadscore.predict.facets import discover
 from leadscore.predict.scorecard_bins import design
-from leadscore.predict.scorecard_choice import (
-    _elapsed_cache,
-    _offset_slope,
-    _Option,
-    _periods,
-    _pick,
-    _positive_keys,
-    _settled,
-)
+from leadscore.predict.scorecard_choice import _offset_slope, _Option, _periods, _pick, fit_points, since_last_event
 from leadscore.store.protocol import Store
 
 
@@ -117,26 +107,17 @@ def test_the_offset_fit_stays_finite_on_a_constant_or_separating_column() -> Non
     assert 0 < slope < 10
 
 
-def test_a_penalty_whose_rules_never_settle_counts_from_the_rules_it_ships(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With a wrong first guess of the rules the penalty counts from, and one refit allowed, the rules do
-    not settle: the penalty's column must still be counted from exactly the events of the rules the
-    returned coefficients make positive, as the engine will count it, and its points must be negative."""
+def test_the_penalty_fitted_counts_from_the_last_event_of_any_type(store: Store) -> None:
+    """On leads that convert less the longer they have been quiet, a penalty is fitted, and its column is
+    the periods since each lead's last event of any type (its creation, with none)."""
     load_crm(store, forms=True, recency=True)
     rows = list(training_rows(store, [], Snapshots((SNAPSHOT_DAYS,)), 90, OBSERVED_UNTIL, facets=discover(store)))
     built = design(rows, 20)
     y = np.array([r.label for r in rows], dtype=np.int64)
-    scale = 10 / math.log(2)
-    elapsed = _elapsed_cache(rows)
-    wrong = [(c.event, c.where) for c in built.candidates if c.is_count and c.event is not None][:1]
-    monkeypatch.setattr(scorecard_choice, "INACTIVITY_REFITS", 1)
-    settled = _settled(built, y, scale, 0.1, wrong, elapsed, 3, 8)
-    assert settled is not None
-    periods, coefficients = settled
-    shipped = _positive_keys(built, np.rint(coefficients[:-1] * scale).astype(np.int64))
-    assert shipped != wrong  # the fallback was taken
-    counted = elapsed(shipped)
-    assert counted is not None
-    assert np.array_equal(periods, _periods(counted, 3, 8))
-    assert round(coefficients[-1] * scale) < 0
+    fitted = fit_points(rows, built, y, 10 / math.log(2))
+    assert fitted.inactivity is not None and fitted.inactivity.points < 0
+    elapsed = since_last_event(rows)
+    assert elapsed is not None
+    every, cap = fitted.inactivity.every_days, fitted.inactivity.cap
+    assert np.array_equal(fitted.periods, _periods(elapsed, every, cap))
+    assert len(fitted.coefficients) == built.matrix.shape[1]

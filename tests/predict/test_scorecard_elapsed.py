@@ -1,6 +1,7 @@
-"""The scorecard's time since what inactivity counts from, worked out for all rows at once, equals the
+"""The scorecard's time since the lead's last event of any type, worked out for all rows at once, equals the
 per-row reference (``scorecard_scoring.inactivity_since``, which the engine agreement tests hold to the
-engine) to the microsecond, at window edges and with rows that hold no events, no age or odd counts."""
+engine) to the microsecond, at window edges and with rows that hold no events, no age or odd counts. A
+facet's columns are not a type of their own."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from hypothesis import strategies as st
 from leadscore.engine.types import to_micros
 from leadscore.predict.dataset import WINDOWS_DAYS, Row
 from leadscore.predict.facets import count_column, last_column
-from leadscore.predict.scorecard_choice import _elapsed_cache
+from leadscore.predict.scorecard_choice import since_last_event
 from leadscore.predict.scorecard_scoring import EventKey, inactivity_since
 
-KEYS: list[EventKey] = [("demo", None), ("view", None), ("form", ("form", "demo"))]
+KEYS: list[EventKey] = [("demo", None), ("view", None), ("form", None), ("form", ("form", "demo"))]
 AT = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 #: Days: a window's edge give or take less than a rounding's worth, and anywhere up to 200.
 EDGES = [w + s / 86_400 for w in (0, *WINDOWS_DAYS) for s in (-1, 0, 1e-3, 1)]
@@ -48,23 +49,21 @@ def rows(draw: st.DrawFn) -> list[Row]:
     return out
 
 
-def reference(rows: list[Row], keys: list[EventKey]) -> np.ndarray:
+def reference(rows: list[Row]) -> np.ndarray:
     out = np.full(len(rows), np.nan)
     for i, row in enumerate(rows):
-        since = inactivity_since(row, keys)
+        since = inactivity_since(row)
         if since is not None:
             out[i] = to_micros(row.snapshot) - since
     return out
 
 
 @settings(max_examples=300, deadline=None)
-@given(rows=rows(), picked=st.lists(st.sampled_from(KEYS), unique=True, max_size=3))
-def test_all_rows_at_once_give_the_per_row_reference(rows: list[Row], picked: list[EventKey]) -> None:
-    elapsed = _elapsed_cache(rows)
-    got = elapsed(picked)
+@given(rows=rows())
+def test_all_rows_at_once_give_the_per_row_reference(rows: list[Row]) -> None:
+    got = since_last_event(rows)
     assert got is not None
-    np.testing.assert_array_equal(got, reference(rows, picked))
-    assert elapsed(picked) is got  # worked out once per set of keys
+    np.testing.assert_array_equal(got, reference(rows))
 
 
 def row(features: dict[str, object]) -> Row:
@@ -89,14 +88,14 @@ def test_rows_that_contradict_themselves_are_refused_as_the_reference_refuses_th
 ) -> None:
     bad = [row(features)]
     with pytest.raises(ValueError, match=message):
-        inactivity_since(bad[0], [("demo", None)])
+        inactivity_since(bad[0])
     with pytest.raises(ValueError, match=message):
-        _elapsed_cache(bad)([("demo", None)])
+        since_last_event(bad)
 
 
 def test_without_the_columns_a_penalty_needs_there_is_nothing_to_count() -> None:
     """Rows written before the last-event columns, or without an age: no penalty can be fitted on them."""
     old = [row({"events.demo.7d": 1, "events.demo.30d": 1, "events.demo.90d": 1})]
-    assert _elapsed_cache(old)([("demo", None)]) is None
+    assert since_last_event(old) is None
     ageless = [Row("L1", AT, 0, True, False, {"events.demo.days_since_last": 1.0}, None)]
-    assert _elapsed_cache(ageless)([("demo", None)]) is None
+    assert since_last_event(ageless) is None

@@ -58,15 +58,16 @@ def test_points_for_a_property_value_score_the_stored_events_as_the_fit_did(stor
 
 def test_an_inactivity_penalty_scores_the_stored_events_as_the_fit_did(store: Store) -> None:
     """Leads convert less the longer they have been quiet: the scorecard says so with the engine's
-    ``inactivity``, counted from the last event of a rule with positive points, which the engine reads off
-    the stored events and the rows give as days since each type's (and property value's) last event."""
+    ``inactivity``, counted from the lead's last event of any type (``since: any_event``), which the engine
+    reads off the stored events, those no rule matches included, and the rows give as the latest of each
+    type's last event."""
     load_crm(store, forms=True, recency=True)
     rows = list(training_rows(store, [], Snapshots((SNAPSHOT_DAYS,)), 90, OBSERVED_UNTIL, facets=discover(store)))
     assert "events.form_submit.form=demo.days_since_last" in rows[0].features
     card = fit_scorecard(rows)
     assert card.inactivity is not None and card.inactivity.points < 0, card.to_yaml()
     assert card.model().inactivity is not None
-    assert "inactivity: {every_days:" in card.to_yaml()
+    assert "inactivity: {every_days:" in card.to_yaml() and "since: any_event}" in card.to_yaml()
     _assert_engine_agrees(store, card, rows)
 
 

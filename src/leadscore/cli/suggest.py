@@ -84,7 +84,7 @@ def summary(card: Scorecard, output: Path) -> str:
     auc = f"{card.training_auc:.3f}" if card.training_auc is not None else "undefined"
     quiet = card.inactivity
     inactivity = (
-        f"  inactivity: {quiet.points} points every {quiet.every_days} days without an event of a positive rule, "
+        f"  inactivity: {quiet.points} points every {quiet.every_days} days without an event of any type, "
         f"at most {quiet.cap} times"
         if quiet is not None
         else "  no inactivity penalty: none was kept"

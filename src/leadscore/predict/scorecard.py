@@ -182,16 +182,14 @@ def fit_scorecard(
 def _whole_points(
     built: Design, labels: NDArray[np.int64], fitted: Fitted, scale: float
 ) -> tuple[NDArray[np.int64], InactivityPenalty | None]:
-    """The rules' points, and the inactivity penalty's, rounded together (``scorecard_rounding``). The penalty
-    counts from the count rules with positive points, so those stay positive, the others stay at or below
-    0, and the penalty stays negative: the file then counts from the events the fit counted from."""
+    """The rules' points, and the inactivity penalty's, rounded together (``scorecard_rounding``); the
+    penalty stays at -1 point or less, as the engine requires."""
     coefficients, inactivity = fitted.coefficients, fitted.inactivity
     if inactivity is None:
         return whole_points(built.matrix, labels, coefficients, fitted.strength, scale), None
-    counted = np.array([c.is_count and c.event is not None for c in built.candidates])
-    positive = np.rint(coefficients * scale) > 0
-    lower = np.append(np.where(counted & positive, 1.0, -np.inf), -np.inf)
-    upper = np.append(np.where(counted & ~positive, 0.0, np.inf), -1.0)
+    k = built.matrix.shape[1]
+    lower = np.full(k + 1, -np.inf)
+    upper = np.append(np.full(k, np.inf), -1.0)
     x = np.column_stack([built.matrix, fitted.periods])
     extended = np.append(coefficients, inactivity.coefficient)
     both = whole_points(x, labels, extended, fitted.strength, scale, lower, upper)

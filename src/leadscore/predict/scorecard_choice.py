@@ -1,10 +1,10 @@
 """How ``fit_scorecard`` picks its coefficients: the L2 penalty's strength and the inactivity penalty, chosen
-together by cross-validation on the out-of-fold AUC of the points rounded as they will be shipped, and the
-chosen penalty fitted with the rules so that the column the fit used is the one the engine will count.
+together by cross-validation on the out-of-fold AUC of the points rounded as they will be shipped.
 
-The inactivity penalty counts from the rules that end up positive, so a strong L2 penalty that keeps only a
-few rules leaves it little to count from, while a weaker one with a penalty may rank better than either:
-the two cannot be chosen one after the other.
+The inactivity penalty counts from the lead's last event of any type (``since: any_event``): quiet leads stop
+converting whatever their last event was (docs/benchmarks.md, "Late on 2026-12-03"). Its column is the same
+for every strength, but whether it lifts the ranking depends on what the rules at that strength already
+say about recent activity, so the two are chosen together.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,11 +23,10 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from leadscore.engine.types import US_PER_DAY, to_micros
 from leadscore.predict.dataset import Row
-from leadscore.predict.facets import last_column
 from leadscore.predict.metrics import auc
 from leadscore.predict.scorecard_bins import Design
 from leadscore.predict.scorecard_rounding import whole_points
-from leadscore.predict.scorecard_scoring import EventKey, last_occurrences
+from leadscore.predict.scorecard_scoring import event_types, last_occurrences
 
 #: Inverse regularisation strengths tried by cross-validation, weakest penalty last.
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -38,16 +37,14 @@ SEED = 7
 #: Inactivity penalties tried: a period in days, and at most this many periods.
 INACTIVITY_EVERY_DAYS = (1, 2, 3, 7, 14, 30)
 INACTIVITY_CAPS = (2, 4, 8, 14)
-INACTIVITY_REFITS = 3
 
-Elapsed = Callable[[list[EventKey]], NDArray[np.float64] | None]
 Folds = list[tuple[NDArray[np.intp], NDArray[np.intp]]]
 
 
 @dataclass(frozen=True)
 class InactivityPenalty:
-    """Points for every full ``every_days`` since the last event a positive rule counts (or the lead's
-    creation), at most ``cap`` times: the engine's ``inactivity`` with ``floor = points * cap``. ``rows``
+    """Points for every full ``every_days`` since the lead's last event of any type (or its creation), at
+    most ``cap`` times: the engine's ``inactivity`` with ``floor = points * cap``. ``rows``
     and ``converted``: the training rows that reached the cap."""
 
     every_days: int
@@ -73,15 +70,14 @@ def fit_points(rows: Sequence[Row], built: Design, y: NDArray[np.int64], scale: 
     """The coefficients to round into points (``scale`` points per unit of log-odds), see the module
     docstring."""
     folds = _folds(y, np.array([r.lead_id for r in rows]))
-    elapsed = _elapsed_cache(rows)
+    elapsed = since_last_event(rows)
     chosen, alone, fitted = _choose(built, y, folds, scale, elapsed)
-    if chosen.inactivity is not None:
+    if chosen.inactivity is not None and elapsed is not None:
         every, cap = chosen.inactivity
-        keys = _positive_keys(built, np.rint(fitted[chosen.strength] * scale).astype(np.int64))
-        settled = _settled(built, y, scale, chosen.strength, keys, elapsed, every, cap)
-        if settled is not None and round(float(settled[1][-1]) * scale) < 0:
-            periods, coefficients = settled
-            coefficient = float(coefficients[-1])
+        periods = _periods(elapsed, every, cap)
+        coefficients = _logistic(np.column_stack([built.matrix, periods]), y, chosen.strength).coef_[0]
+        coefficient = float(coefficients[-1])
+        if round(coefficient * scale) < 0:
             reached = periods >= cap
             penalty = InactivityPenalty(
                 every, round(coefficient * scale), cap, coefficient, int(reached.sum()), int(y[reached].sum())
@@ -160,7 +156,7 @@ class _Option:
 
 
 def _choose(
-    built: Design, y: NDArray[np.int64], folds: Folds, scale: float, elapsed: Elapsed
+    built: Design, y: NDArray[np.int64], folds: Folds, scale: float, elapsed: NDArray[np.float64] | None
 ) -> tuple[_Option, _Option, dict[float, NDArray[np.float64]]]:
     """The penalty strength and inactivity penalty to fit with; the strength chosen among the options
     without an inactivity penalty, which is fitted when the chosen one does not hold; and each strength's
@@ -181,11 +177,10 @@ def _choose(
         fits = _fold_fits(x, y, folds, strength, scale)
         options.append(_Option(strength, None, [fit.auc for fit in fits]))
         fitted[strength] = _logistic(x, y, strength).coef_[0]
-        times = elapsed(_positive_keys(built, np.rint(fitted[strength] * scale).astype(np.int64)))
-        if times is None:
+        if elapsed is None:
             continue
         for every, cap in itertools.product(INACTIVITY_EVERY_DAYS, INACTIVITY_CAPS):
-            periods = _periods(times, every, cap)
+            periods = _periods(elapsed, every, cap)
             if periods.min() == periods.max():
                 continue
             screened = _screen(fits, folds, y, periods, scale, strength)
@@ -265,42 +260,23 @@ def _offset_slope(
     return float(theta[1])
 
 
-def _positive_keys(built: Design, points: NDArray[np.int64]) -> list[EventKey]:
-    """What the engine counts inactivity from: the events of the rules with positive points."""
-    keys = [(c.event, c.where) for c, p in zip(built.candidates, points, strict=True) if c.is_count and p > 0]
-    return list(dict.fromkeys((event, where) for event, where in keys if event is not None))
-
-
-def _elapsed_cache(rows: Sequence[Row]) -> Elapsed:
-    """Per row, microseconds from what inactivity counts from to the snapshot (NaN: no penalty), per set of
-    keys, as ``scorecard_scoring.inactivity_since`` gives it: the last event of the keys, or else the
-    lead's creation (not after the snapshot). Each key's times are worked out once and kept: a column per
-    event type or property value a count rule reads, at most as many as the design has. None when the rows
-    lack ``age_days`` or a last-event column the keys need (rows written before 2026-12-02)."""
-    by_keys: dict[tuple[EventKey, ...], NDArray[np.float64] | None] = {}
-    by_key: dict[EventKey, NDArray[np.float64]] = {}
-    timed = bool(rows) and "age_days" in rows[0].features
+def since_last_event(rows: Sequence[Row]) -> NDArray[np.float64] | None:
+    """Per row, microseconds from the lead's last event of any type (or else its creation, not after the
+    snapshot) to the snapshot, NaN with neither: what ``since: any_event`` counts, as
+    ``scorecard_scoring.inactivity_since`` gives it row by row. Each type's last event is placed for all rows
+    at once (``last_occurrences``): row by row, it took a third of the fit. None when the rows lack
+    ``age_days`` or the last-event columns (rows written before 2026-12-02)."""
+    if not rows or "age_days" not in rows[0].features:
+        return None
+    types = event_types(rows[0].features)
+    if not types:
+        return None
     at_us = np.array([to_micros(r.snapshot) for r in rows], dtype=np.int64)
-    ages = [r.features.get("age_days") for r in rows]
     at = at_us.astype(np.float64)  # exact: below 2**53
+    ages = [r.features.get("age_days") for r in rows]
     created = at - np.rint(np.array([np.nan if a is None else float(a) for a in ages]) * US_PER_DAY)
-    fallback = np.minimum(created, at)  # NaN without an age: no penalty
-
-    def elapsed(keys: list[EventKey]) -> NDArray[np.float64] | None:
-        key = tuple(keys)
-        if key not in by_keys:
-            known = timed and all(last_column(*k) in rows[0].features for k in keys)
-            if not known:
-                by_keys[key] = None
-            else:
-                for k in keys:
-                    if k not in by_key:
-                        by_key[k] = last_occurrences(rows, k, at_us)
-                lasts = [by_key[k] for k in keys]
-                since = np.fmax.reduce(lasts) if lasts else np.full(len(rows), np.nan)
-                by_keys[key] = at - np.where(np.isnan(since), fallback, since)
-        return by_keys[key]
-
+    since: NDArray[np.float64] = np.fmax.reduce([last_occurrences(rows, (kind, None), at_us) for kind in types])
+    elapsed: NDArray[np.float64] = at - np.where(np.isnan(since), np.minimum(created, at), since)
     return elapsed
 
 
@@ -308,44 +284,3 @@ def _periods(elapsed: NDArray[np.float64], every_days: int, cap: int) -> NDArray
     """Full periods of ``every_days`` elapsed, at most ``cap``: the engine's integer division, in µs."""
     full = np.floor_divide(np.nan_to_num(elapsed, nan=0.0), every_days * US_PER_DAY)
     return np.minimum(np.maximum(full, 0.0), cap)
-
-
-def _settled(
-    built: Design,
-    y: NDArray[np.int64],
-    scale: float,
-    strength: float,
-    keys: list[EventKey],
-    elapsed: Elapsed,
-    every: int,
-    cap: int,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
-    """The penalty's column and the coefficients refitted beside it, the column counted from the events of
-    the rules the refit leaves positive, as the engine will count it. Adding the column can change which
-    rules are positive, so ``keys`` is a first guess, tried again with the refit's own until they agree. A
-    rule with a point or two can flip sign back and forth; after ``INACTIVITY_REFITS`` tries the rules are
-    kept as last refitted, the column is counted from their positive rules, and only the penalty's own
-    coefficient is fitted again beside them. None when the column is constant or cannot be counted."""
-
-    def column(keys: list[EventKey]) -> NDArray[np.float64] | None:
-        times = elapsed(keys)
-        periods = _periods(times, every, cap) if times is not None else None
-        return periods if periods is not None and periods.min() != periods.max() else None
-
-    x = built.matrix
-    for _ in range(max(1, INACTIVITY_REFITS)):
-        periods = column(keys)
-        if periods is None:
-            return None
-        model = _logistic(np.column_stack([x, periods]), y, strength)
-        coefficients = model.coef_[0]
-        refit = _positive_keys(built, np.rint(coefficients[:-1] * scale).astype(np.int64))
-        if refit == keys:
-            return periods, coefficients
-        keys = refit
-    periods = column(keys)
-    if periods is None:
-        return None
-    rules = coefficients[:-1]
-    slope = _offset_slope(x @ rules + model.intercept_[0], periods, y, strength)
-    return periods, np.append(rules, slope)

@@ -31,7 +31,7 @@ def whole_points(
 ) -> NDArray[np.int64]:
     """Integer points for ``coefficients`` (``scale`` points per unit of log-odds) on the design ``x``, with
     scikit-learn's L2 penalty at ``C = strength``, each within ``lower`` and ``upper`` where given (the
-    inactivity penalty must stay negative, and the rules it counts from positive)."""
+    inactivity penalty must stay at -1 point or less)."""
     k = len(coefficients)
     low = np.full(k, -np.inf) if lower is None else np.asarray(lower, dtype=np.float64)
     high = np.full(k, np.inf) if upper is None else np.asarray(upper, dtype=np.float64)

@@ -15,14 +15,16 @@ An inactivity penalty also needs the time of the last event each rule matched, a
 when there is none: rows carry both (``events.<type>.days_since_last`` and its facet twin, ``age_days``),
 in unrounded days, which give back the microsecond. The most recent placed occurrence moves to that time
 (kept inside the window its counts put it in), so a penalty the engine counts from it is what the fit
-counted (``inactivity_since``).
+counted. With ``since: any_event`` (what ``fit_scorecard`` writes), the penalty counts from the slot every
+event matches, which gets one occurrence at the latest of the lead's types' last events (``last_event``):
+rows carry a last-event column for every type of the store.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +41,7 @@ from leadscore.predict.dataset import WINDOWS_DAYS, Row
 from leadscore.predict.facets import count_column, last_column
 
 _ABSENT = object()
+LAST_SUFFIX = ".days_since_last"
 
 #: Where the synthetic occurrences of each window go, in days before the snapshot.
 _PLACES = {7: 1, 30: 15, 90: 60}
@@ -81,11 +84,6 @@ def facet_of(rule: EngagementRule) -> tuple[str, str] | None:
 def check_scorable(compiled: CompiledModel) -> None:
     """Raises ``ValueError`` naming the first part of the model a row's features cannot reproduce."""
     model = compiled.model
-    if compiled.activity_index is not None:
-        raise ValueError(
-            f"{model.key}: inactivity counts from the last event of any type (since: any_event); rows carry the "
-            "last event per type and property value only"
-        )
     for crule in compiled.rules:
         rule = crule.rule
         window = crule.window_us / US_PER_DAY if crule.window_us is not None else None
@@ -149,8 +147,8 @@ def last_occurrence(row: Row, key: EventKey, counts: list[int]) -> Occurrence | 
 
 def last_occurrences(rows: Sequence[Row], key: EventKey, at_us: NDArray[np.int64]) -> NDArray[np.float64]:
     """``last_occurrence`` for all rows at once, in µs (NaN: none), refusing the same rows: the scorecard's
-    fit asks for it per key set and strength, and a loop over rows took a third of the fit. Times below
-    2**53 µs (year 2255) are exact in a float."""
+    fit asks for it per event type, and a loop over rows took a third of the fit. Times below 2**53 µs (year
+    2255) are exact in a float."""
     names = [count_column(*key, w) for w in WINDOWS_DAYS]
     table = [[f.get(name) or 0 for name in names] for f in (r.features for r in rows)]
     counts = np.array(table, dtype=np.float64).reshape(len(rows), len(names)).astype(np.int64)  # int(): truncates
@@ -182,12 +180,30 @@ def last_occurrences(rows: Sequence[Row], key: EventKey, at_us: NDArray[np.int64
     return np.where(known, last.astype(np.float64), np.nan)
 
 
-def inactivity_since(row: Row, keys: Sequence[EventKey]) -> Occurrence | None:
-    """What the engine counts inactivity from for this row, given the keys its positive rules count: the
-    last of their events, or else the lead's creation (not after the snapshot); None: no penalty."""
-    lasts = [t for key in keys if (t := last_occurrence(row, key, _counts(row, key))) is not None]
-    if lasts:
-        return max(lasts)
+def event_types(names: Iterable[str]) -> list[str]:
+    """The event types whose last event rows carry (``events.<type>.days_since_last``, not a facet's): every
+    type of the store, as ``dataset`` writes them."""
+    found = []
+    for name in names:
+        if name.startswith("events.") and name.endswith(LAST_SUFFIX) and "=" not in name:
+            found.append(name[len("events.") : -len(LAST_SUFFIX)])
+    return sorted(found)
+
+
+def last_event(row: Row, types: Sequence[str] | None = None) -> Occurrence | None:
+    """When the lead's last event of any type happened (``inactivity: {since: any_event}`` counts from it):
+    the latest of its types' last events, each placed as ``last_occurrence`` places it."""
+    kinds = event_types(row.features) if types is None else types
+    lasts = [t for kind in kinds if (t := last_occurrence(row, (kind, None), _counts(row, (kind, None)))) is not None]
+    return max(lasts) if lasts else None
+
+
+def inactivity_since(row: Row) -> Occurrence | None:
+    """What the engine counts ``since: any_event`` inactivity from for this row: the last event of any type,
+    or else the lead's creation (not after the snapshot); None: no penalty."""
+    last = last_event(row)
+    if last is not None:
+        return last
     created = created_us(row)
     return min(created, to_micros(row.snapshot)) if created is not None else None
 
@@ -219,6 +235,9 @@ def occurrences_of_row(compiled: CompiledModel, row: Row, counted: Counted | Non
                 times = [*(min(t, last) for t in times[:-1]), last]
             per_count[key] = times
         out.append(per_count[key])
+    if compiled.activity_index is not None:
+        last = last_event(row)
+        out.append([last] if last is not None else [])
     return out
 
 

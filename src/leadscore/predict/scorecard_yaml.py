@@ -172,10 +172,10 @@ def _inactivity_lines(card: Scorecard) -> list[str]:
     rates = f"{_rate(penalty.converted, penalty.rows)} converted vs {_rate(card.positives, card.rows)} overall"
     return [
         "",
-        f"# Quiet leads: {penalty.points} points for every full {penalty.every_days} days since the last event of a",
-        f"# rule with positive points (or since the lead was created), at most {penalty.cap} times.",
+        f"# Quiet leads: {penalty.points} points for every full {penalty.every_days} days since the lead's last event",
+        f"# of any type (or since it was created), at most {penalty.cap} times.",
         f"# {penalty.rows:,} rows reached that floor, {rates}; coefficient {penalty.coefficient:.3f} per period.",
-        f"inactivity: {{every_days: {penalty.every_days}, points: {penalty.points}, floor: {floor}}}",
+        f"inactivity: {{every_days: {penalty.every_days}, points: {penalty.points}, floor: {floor}, since: any_event}}",
     ]
 
 
