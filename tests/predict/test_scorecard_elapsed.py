@@ -99,3 +99,31 @@ def test_without_the_columns_a_penalty_needs_there_is_nothing_to_count() -> None
     assert since_last_event(old) is None
     ageless = [Row("L1", AT, 0, True, False, {"events.demo.days_since_last": 1.0}, None)]
     assert since_last_event(ageless) is None
+
+
+def test_rows_without_any_event_type_count_from_creation() -> None:
+    """A store with no events at all: the engine counts the penalty from each lead's creation, and so does
+    the fit (a lead without an age gets none)."""
+    rows = [
+        Row("L1", AT, 0, True, False, {"age_days": 2.5}, None),
+        Row("L2", AT, 1, True, False, {"age_days": None}, None),
+    ]
+    got = since_last_event(rows)
+    assert got is not None
+    np.testing.assert_array_equal(got, reference(rows))
+    assert got[0] == 2.5 * 86_400_000_000 and np.isnan(got[1])
+
+
+def test_a_sum_or_a_facet_count_is_not_an_event_type_without_its_last_event() -> None:
+    """Only a plain type's counts without its last-event column make the rows too old to count from; a
+    numeric property's sum and a facet's counts have no last event of their own."""
+    columns = {
+        "events.demo.7d": 1,
+        "events.demo.30d": 1,
+        "events.demo.90d": 1,
+        "events.demo.days_since_last": 2.0,
+        "events.demo.seconds.sum.7d": 30.0,
+        "events.demo.form=demo.7d": 1,
+    }
+    got = since_last_event([row(columns)])
+    assert got is not None and got[0] == 2.0 * 86_400_000_000

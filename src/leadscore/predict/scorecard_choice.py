@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from leadscore.engine.types import US_PER_DAY, to_micros
-from leadscore.predict.dataset import Row
+from leadscore.predict.dataset import WINDOWS_DAYS, Row
 from leadscore.predict.metrics import auc
 from leadscore.predict.scorecard_bins import Design
 from leadscore.predict.scorecard_rounding import whole_points
@@ -268,16 +268,26 @@ def since_last_event(rows: Sequence[Row]) -> NDArray[np.float64] | None:
     ``age_days`` or the last-event columns (rows written before 2026-12-02)."""
     if not rows or "age_days" not in rows[0].features:
         return None
-    types = event_types(rows[0].features)
-    if not types:
-        return None
+    names = rows[0].features
+    types = event_types(names)
+    if _untimed_types(names, types):
+        return None  # counts of a type whose last event the rows do not give
     at_us = np.array([to_micros(r.snapshot) for r in rows], dtype=np.int64)
     at = at_us.astype(np.float64)  # exact: below 2**53
     ages = [r.features.get("age_days") for r in rows]
     created = at - np.rint(np.array([np.nan if a is None else float(a) for a in ages]) * US_PER_DAY)
-    since: NDArray[np.float64] = np.fmax.reduce([last_occurrences(rows, (kind, None), at_us) for kind in types])
+    lasts = [last_occurrences(rows, (kind, None), at_us) for kind in types]
+    since: NDArray[np.float64] = np.fmax.reduce(lasts) if lasts else np.full(len(rows), np.nan)
     elapsed: NDArray[np.float64] = at - np.where(np.isnan(since), np.minimum(created, at), since)
     return elapsed
+
+
+def _untimed_types(names: Iterable[str], timed: Sequence[str]) -> list[str]:
+    """Event types with a count column among ``names`` but no last-event column (not a facet's count, nor a
+    numeric property's sum)."""
+    suffix = f".{WINDOWS_DAYS[0]}d"
+    bodies = {n[len("events.") : -len(suffix)] for n in names if n.startswith("events.") and n.endswith(suffix)}
+    return sorted(b for b in bodies if "=" not in b and not b.endswith(".sum") and b not in timed)
 
 
 def _periods(elapsed: NDArray[np.float64], every_days: int, cap: int) -> NDArray[np.float64]:
