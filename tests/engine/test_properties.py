@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 
 from engine_helpers import T0, assert_adds_up
 from hypothesis import HealthCheck, given, settings
@@ -52,6 +52,7 @@ PROPERTIES = settings(max_examples=200, deadline=None, suppress_health_check=[He
 EVENT_TYPES = ("visit", "demo", "email_open", "junk")  # no rule ever listens to "junk"
 VALUES = ("a", "b", "c")
 SPAN_DAYS = 60
+SINCE: tuple[Literal["positive_engagement", "any_event"], ...] = ("positive_engagement", "any_event")
 
 # Points in cents, plus a few values that are awkward in binary or exactly half a cent.
 AWKWARD = (0.125, -0.125, 2.345, -2.345, 1.005, 0.333, -0.007)
@@ -176,7 +177,7 @@ def models(draw: st.DrawFn, sign: str = "any") -> ScoringModel:
     inactivity = None
     if draw(st.booleans()):
         floor = draw(st.sampled_from([None, -0.5, -10, -25.25]))
-        since = draw(st.sampled_from(["positive_engagement", "any_event"]))
+        since = draw(st.sampled_from(SINCE))
         inactivity = Inactivity(every_days=draw(days), points=-draw(caps), floor=floor, since=since)
     return ScoringModel(
         name="random",

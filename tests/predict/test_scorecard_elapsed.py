@@ -117,7 +117,7 @@ def test_rows_without_any_event_type_count_from_creation() -> None:
 def test_a_sum_or_a_facet_count_is_not_an_event_type_without_its_last_event() -> None:
     """Only a plain type's counts without its last-event column make the rows too old to count from; a
     numeric property's sum and a facet's counts have no last event of their own."""
-    columns = {
+    columns: dict[str, object] = {
         "events.demo.7d": 1,
         "events.demo.30d": 1,
         "events.demo.90d": 1,
