@@ -165,24 +165,12 @@ class CompiledModel:
         return CompiledFitRule(rule, compile_condition(rule.when, lead_access, self.lists), cents, contribution, line)
 
     def _activity_slot(self, index: int) -> CompiledEngagementRule:
-        """The activity slot: every event, no window, no decay, no points."""
-        rule = EngagementRule.model_construct(name="inactivity.since", event="*", points=0.0)
-        return CompiledEngagementRule(
-            index=index,
-            name=rule.name,
-            rule=rule,
-            matches=None,
-            points=0.0,
-            decay=NoDecay(kind="none"),
-            window_us=None,
-            period=None,
-            per_period=0,
-            decay_kind="none",
-            half_us=0.0,
-            factor=decay_function(NoDecay(kind="none")),
-            max_points=None,
-            positive=False,
+        """The activity slot: every event, no window, no decay, no points (a rule no model file can write:
+        ``*`` names no event type, and points must not be 0)."""
+        rule = EngagementRule.model_construct(
+            name="inactivity.since", event="*", points=0.0, decay=NoDecay(kind="none"), window_days=None
         )
+        return self._engagement_rule(index, rule)
 
     def _engagement_rule(self, index: int, rule: EngagementRule) -> CompiledEngagementRule:
         model = self.model

@@ -171,18 +171,19 @@ def _choose(
     without one. On weak signals the fold means wander by more than a fixed margin, and the best mean alone
     can pick the weakest penalty for hundreds of rules that fit noise."""
     x = built.matrix
+    penalties = {}  # the same columns at every strength: the penalty counts from any event
+    if elapsed is not None:
+        for every, cap in itertools.product(INACTIVITY_EVERY_DAYS, INACTIVITY_CAPS):
+            periods = _periods(elapsed, every, cap)
+            if periods.min() != periods.max():
+                penalties[every, cap] = periods
     options: list[_Option] = []
     fitted: dict[float, NDArray[np.float64]] = {}
     for strength in C_GRID:
         fits = _fold_fits(x, y, folds, strength, scale)
         options.append(_Option(strength, None, [fit.auc for fit in fits]))
         fitted[strength] = _logistic(x, y, strength).coef_[0]
-        if elapsed is None:
-            continue
-        for every, cap in itertools.product(INACTIVITY_EVERY_DAYS, INACTIVITY_CAPS):
-            periods = _periods(elapsed, every, cap)
-            if periods.min() == periods.max():
-                continue
+        for (every, cap), periods in penalties.items():
             screened = _screen(fits, folds, y, periods, scale, strength)
             if screened is not None:
                 options.append(_Option(strength, (every, cap), screened))

@@ -190,11 +190,14 @@ def event_types(names: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def last_event(row: Row, types: Sequence[str] | None = None) -> Occurrence | None:
+def last_event(row: Row) -> Occurrence | None:
     """When the lead's last event of any type happened (``inactivity: {since: any_event}`` counts from it):
     the latest of its types' last events, each placed as ``last_occurrence`` places it."""
-    kinds = event_types(row.features) if types is None else types
-    lasts = [t for kind in kinds if (t := last_occurrence(row, (kind, None), _counts(row, (kind, None)))) is not None]
+    lasts = [
+        t
+        for kind in event_types(row.features)
+        if (t := last_occurrence(row, (kind, None), _counts(row, (kind, None)))) is not None
+    ]
     return max(lasts) if lasts else None
 
 
