@@ -59,6 +59,7 @@ class Scenario:
 
 def scenario(n: int = 160, seed: int = 5) -> Scenario:
     rng = random.Random(seed)
+    other_forms = random.Random(seed + 1)  # its own stream: the leads and outcomes stay those of ``rng``
     leads, events, outcomes = [], [], []
     for i in range(n):
         lead_id = f"L{i:03d}"
@@ -71,6 +72,9 @@ def scenario(n: int = 160, seed: int = 5) -> Scenario:
         if demo:
             properties = {"form": "demo"}
             events.append(EventRecord(f"d{i}", "form_submit", created + timedelta(days=3), lead_id, None, properties))
+        elif other_forms.random() < 0.5:  # a contact form says nothing: only the demo form's facet predicts
+            contact = {"form": "contact"}
+            events.append(EventRecord(f"c{i}", "form_submit", created + timedelta(days=2), lead_id, None, contact))
         odds = 0.2 + 0.45 * (title == "vp") - 0.15 * (title == "student") - 0.3 * newsletter + 0.3 * demo
         if rng.random() < odds:
             outcomes.append(OutcomeRecord(lead_id, None, "converted", created + timedelta(days=20)))

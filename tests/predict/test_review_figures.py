@@ -98,3 +98,29 @@ def test_a_lead_with_no_time_at_all_is_in_the_funnel_at_its_stage_as_the_data_en
     compiled = CompiledModel(load_model(example))
     bare = Lead("L1", {"title": "Student"})  # no creation time, no events: a row of a bare lead list
     assert stages_reached(compiled, bare, [], until_us=1_000) == {"lead": 1_000}
+
+
+def test_the_funnel_replays_a_model_whose_inactivity_counts_from_any_event() -> None:
+    """The slot every event matches sits after the rules: it adds no points, so it lifts no stage."""
+    from leadscore.engine.compiled import CompiledModel
+    from leadscore.engine.types import US_PER_DAY, Lead
+    from leadscore.model.loader import loads_model
+    from leadscore.predict.funnel import stages_reached
+
+    text = """
+name: quiet
+engagement:
+  - {name: demo, event: demo_request, points: 30}
+inactivity: {every_days: 7, points: -10, floor: -30, since: any_event}
+lifecycle:
+  stages:
+    - name: lead
+    - name: mql
+      when: {field: total, gte: 25}
+"""
+    compiled = CompiledModel(loads_model(text, "<quiet>"))
+    assert compiled.activity_index == len(compiled.rules)
+    lead = Lead("L1", {})
+    rows = [("e1", "newsletter_open", 1 * US_PER_DAY, "{}"), ("e2", "demo_request", 3 * US_PER_DAY, "{}")]
+    reached = stages_reached(compiled, lead, rows, until_us=30 * US_PER_DAY)
+    assert reached == {"lead": 1 * US_PER_DAY, "mql": 3 * US_PER_DAY}

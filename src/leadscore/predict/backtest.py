@@ -24,7 +24,7 @@ from leadscore.engine.compiled import CompiledModel
 from leadscore.model.loader import load_model
 from leadscore.predict.conversion import conversion_by
 from leadscore.predict.dataset import Row, Snapshots, training_rows
-from leadscore.predict.holdout import Predictor, evaluation_rows, predictor_label
+from leadscore.predict.holdout import Predictor, evaluation_rows, predictor_facets, predictor_label
 from leadscore.predict.metrics import Ranking, ranking
 from leadscore.store.protocol import Store
 
@@ -141,7 +141,8 @@ def backtest(
     if not files and predictor is None:
         raise ValueError("expected a model file or a predictive artifact to backtest")
     scored = [c.compiled for c in files] + (list(project_models) if predictor is not None else [])
-    rows = list(training_rows(store, scored, snapshots, horizon_days, observed_until))
+    facets = predictor_facets(predictor)
+    rows = list(training_rows(store, scored, snapshots, horizon_days, observed_until, facets=facets))
     if not rows:
         raise ValueError(
             "no rows to evaluate: no lead has a snapshot whose outcome is known; check the snapshot "

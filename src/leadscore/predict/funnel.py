@@ -31,8 +31,10 @@ def stages_reached(compiled: CompiledModel, lead: Lead, rows: Sequence[EventRow]
     names = compiled.model.lifecycle.names()
     rank = {name: i for i, name in enumerate(names)}
     occurrences = occurrences_from_rows(compiled, rows, unique=True)
-    rising = compiled.positive_flags  # only an event that adds points can lift a lead to a higher stage
-    moments = {t for i, times in enumerate(occurrences) if rising[i] for t in times if t <= until_us}
+    # Only an event a rule adds points for can lift a lead to a higher stage; the slot every event matches
+    # (``inactivity: {since: any_event}``), after the rules, adds none.
+    rising = compiled.positive_flags
+    moments = {t for times, up in zip(occurrences, rising, strict=False) if up for t in times if t <= until_us}
     created = _created(lead, rows)
     if created is None:
         moments.add(until_us)  # no time at all (a bare lead list): its stage as the data ends

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 
 from leadscore.engine.types import US_PER_DAY, to_micros
 from leadscore.predict.dataset import Row
+from leadscore.predict.facets import Facets
 
 
 class Predictor(Protocol):
@@ -36,6 +37,12 @@ class EvaluationRows:
     horizon_days: float
     description: str
     warnings: tuple[str, ...] = ()
+
+
+def predictor_facets(predictor: Predictor | None) -> Facets | None:
+    """The property facets the artifact was trained on: rows built without them would hand it every facet
+    column as missing, and its figures here would not be the ones ``train`` measured."""
+    return Facets.from_dict(predictor.metadata.get("facets")) if predictor is not None else None
 
 
 def predictor_label(predictor: Predictor) -> str:

@@ -19,7 +19,7 @@ from leadscore.engine.compiled import CompiledModel
 from leadscore.predict.conversion import conversion_by
 from leadscore.predict.dataset import Row, Snapshots, training_rows
 from leadscore.predict.funnel import funnels
-from leadscore.predict.holdout import EvaluationRows, Predictor, evaluation_rows, predictor_label
+from leadscore.predict.holdout import EvaluationRows, Predictor, evaluation_rows, predictor_facets, predictor_label
 from leadscore.predict.metrics import calibration, expected_calibration_error, gains, ranking
 from leadscore.predict.rule_lift import rule_lifts
 from leadscore.store.protocol import Store
@@ -37,7 +37,8 @@ def review(
     predictor: Predictor | None = None,
 ) -> dict[str, Any]:
     """Replays the store into point-in-time rows and computes every figure of the review on them."""
-    rows = list(training_rows(store, models, snapshots, horizon_days, observed_until))
+    facets = predictor_facets(predictor)
+    rows = list(training_rows(store, models, snapshots, horizon_days, observed_until, facets=facets))
     if not rows:
         raise ValueError(
             "no rows to review: no lead has a snapshot whose outcome is known; check the snapshot options and "
