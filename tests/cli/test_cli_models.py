@@ -69,3 +69,21 @@ def test_dataset_writes_point_in_time_rows_and_flags_a_leaking_column(loaded: Pa
     assert "b2b_saas.total" in rows["L1"] and "events.form_submit.30d" in rows["L1"]
     refused = invoke("-p", loaded, "dataset", "-o", target)
     assert refused.exit_code == 2 and "--after-creation-days" in refused.stderr
+
+
+def test_a_bare_lead_list_with_a_label_column_needs_no_as_of(tmp_path: Path) -> None:
+    """No event and no timed outcome: the data ends now, said in a line; a snapshot after creation cannot
+    be placed for leads without a creation time, and the refusal says so."""
+    root = tmp_path / "bare"
+    ok("init", root)
+    leads, labels = tmp_path / "leads.csv", tmp_path / "labels.csv"
+    leads.write_text("id,email,title\nL1,a@x.io,VP\nL2,b@y.io,Analyst\n", encoding="utf-8")
+    labels.write_text("id,Converted\nL1,1\nL2,0\n", encoding="utf-8")
+    ok("-p", root, "ingest", "leads", leads)
+    ok("-p", root, "outcomes", "load", labels, "--label-column", "Converted")
+    out = ok("-p", root, "dataset", "-o", tmp_path / "rows.csv", "--date", "2026-01-01")
+    assert out.startswith("no event or outcome in the store has a time: the data is taken as complete now")
+    assert "wrote 2 rows (1 converted within 90 days)" in out
+    refused = invoke("-p", root, "dataset", "-o", tmp_path / "none.csv", "--after-creation-days", "14")
+    assert refused.exit_code == 2 and "no rows to write" in refused.stderr and "(use --date)" in refused.stderr
+    assert not (tmp_path / "none.csv").exists()

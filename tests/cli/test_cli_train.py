@@ -59,3 +59,14 @@ def test_too_few_outcomes_is_a_one_line_refusal(tmp_path: Path) -> None:
 def test_predict_without_a_trained_model_says_what_to_do(tmp_path: Path) -> None:
     root = _project(tmp_path, 10)
     assert "run 'leadscore train' first" in user_error("-p", root, "predict")
+
+
+def test_a_column_to_leave_out_that_no_row_has_is_refused_with_the_nearest_name(tmp_path: Path) -> None:
+    """A misspelt ``--exclude`` would leave the column in: the outcome itself, in the worst case."""
+    root = _project(tmp_path, 60)
+    snapshot = ("--after-creation-days", "7", "--as-of", UNTIL)
+    for command in (("train",), ("dataset", "-o", tmp_path / "rows.csv"), ("suggest", "-o", tmp_path / "s.yaml")):
+        excluded = ("--exclude", "field.Industry", "--exclude", "field.nope")
+        message = user_error("-p", root, *command, *snapshot, *excluded)
+        assert "no row has the column field.Industry (did you mean field.industry?), field.nope" in message
+    assert not (root / "predictive").exists() and not (tmp_path / "rows.csv").exists()

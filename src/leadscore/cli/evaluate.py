@@ -29,7 +29,8 @@ AfterCreationDays = Annotated[
 Dates = Annotated[list[str] | None, typer.Option(help="Snapshot every lead at this ISO-8601 date; repeatable.")]
 HorizonDays = Annotated[float, typer.Option(min=1, help="Converted within this many days of the snapshot.")]
 AsOf = Annotated[
-    str | None, typer.Option(help="Data is complete up to this time (default: the latest event or outcome).")
+    str | None,
+    typer.Option(help="Data is complete up to this time (default: its latest timed event or outcome, else now)."),
 ]
 PredictiveFile = Annotated[
     Path | None, typer.Option("--predictive", help="A predictive model artifact (from leadscore train) to judge too.")

@@ -17,7 +17,7 @@ from leadscore.cli.ingest import Rejects, finish, must_exist
 from leadscore.engine.types import from_micros
 from leadscore.ingest.outcomes import OutcomeRecord, read_label_column, read_leadforge_outcomes, read_outcomes
 from leadscore.ingest.records import Reject
-from leadscore.predict.dataset import Snapshots, training_rows, write_rows
+from leadscore.predict.dataset import Snapshots, check_excluded, training_rows, write_rows
 from leadscore.predict.facets import discover
 from leadscore.predict.leakage import check
 from leadscore.service.outcomes import load_outcomes
@@ -74,7 +74,8 @@ def dataset(
     ] = None,
     horizon_days: Annotated[float, typer.Option(min=1, help="Converted within this many days of the snapshot.")] = 90,
     as_of: Annotated[
-        str | None, typer.Option(help="Data is complete up to this time (default: the latest event or outcome).")
+        str | None,
+        typer.Option(help="Data is complete up to this time (default: its latest timed event or outcome, else now)."),
     ] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="A column to leave out; repeatable.")] = None,
 ) -> None:
@@ -89,6 +90,13 @@ def dataset(
         until = parse_moment(as_of) if as_of else observed_until(store)
         models = [m.compiled for m in project.models]
         rows = list(training_rows(store, models, snapshots, horizon_days, until, facets=discover(store)))
+    if not rows:
+        raise ValueError(
+            "no rows to write: no lead has a snapshot whose outcome is known. Leads with no creation time and no "
+            "events have no snapshot --after-creation-days can place (use --date); also check --as-of, and that "
+            "outcomes are loaded"
+        )
+    check_excluded(rows, exclude or ())
     dropped = set(exclude or ())
     rows = [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
     count = write_rows(rows, output)
@@ -99,7 +107,14 @@ def dataset(
 
 
 def observed_until(store: Store) -> datetime:
+    """The end of the data when ``--as-of`` is not given: its latest event or timed outcome. A lead list with
+    final, untimed outcomes (a label column) has neither; all of it was known when it was loaded, so now."""
     latest = max([store.latest_event_us() or 0, *(at or 0 for _, _, at in store.outcomes())])
-    if not latest:
-        raise ValueError("the store holds no events or timed outcomes: pass --as-of")
-    return from_micros(latest)
+    if latest:
+        return from_micros(latest)
+    now = parse_moment(None)
+    console.print(
+        f"no event or outcome in the store has a time: the data is taken as complete now ({now:%Y-%m-%d %H:%M} "
+        "UTC); pass --as-of to say otherwise"
+    )
+    return now

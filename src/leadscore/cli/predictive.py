@@ -12,7 +12,7 @@ from rich.table import Table
 from leadscore.cli.context import console, opened, parse_moment, user_errors
 from leadscore.cli.outcomes import observed_until
 from leadscore.predict.artifact import Artifact
-from leadscore.predict.dataset import Snapshots, training_rows
+from leadscore.predict.dataset import Snapshots, check_excluded, training_rows
 from leadscore.predict.facets import discover
 from leadscore.predict.train import HOLDOUT_SHARE, MIN_PER_CLASS, from_rows, train
 from leadscore.service.predictions import DEFAULT_NAME, latest_artifact, predict_all
@@ -31,7 +31,8 @@ def train_cmd(
     ] = None,
     horizon_days: Annotated[float, typer.Option(min=1, help="Predict converting within this many days.")] = 90,
     as_of: Annotated[
-        str | None, typer.Option(help="Data is complete up to this time (default: the latest event or outcome).")
+        str | None,
+        typer.Option(help="Data is complete up to this time (default: its latest timed event or outcome, else now)."),
     ] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="A column to leave out; repeatable.")] = None,
     holdout_share: Annotated[
@@ -58,6 +59,7 @@ def train_cmd(
             "observed_until": until.isoformat(),
             "snapshots": {"after_creation_days": list(snapshots.after_creation_days), "dates": date or []},
         }
+        check_excluded(rows, exclude or ())
         data = from_rows(rows, exclude or ())
         artifact = train(
             data,

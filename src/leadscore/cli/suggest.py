@@ -13,7 +13,7 @@ from rich.text import Text
 
 from leadscore.cli.context import console, opened, parse_moment, user_errors
 from leadscore.cli.outcomes import observed_until
-from leadscore.predict.dataset import Snapshots, training_rows
+from leadscore.predict.dataset import Snapshots, check_excluded, training_rows
 from leadscore.predict.facets import discover
 from leadscore.predict.leakage import check
 from leadscore.predict.scorecard import SQL_SHARE, Scorecard, fit_scorecard
@@ -32,7 +32,8 @@ def suggest(
     ] = None,
     horizon_days: Annotated[float, typer.Option(min=1, help="Converted within this many days of the snapshot.")] = 90,
     as_of: Annotated[
-        str | None, typer.Option(help="Data is complete up to this time (default: the latest event or outcome).")
+        str | None,
+        typer.Option(help="Data is complete up to this time (default: its latest timed event or outcome, else now)."),
     ] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="A column to leave out; repeatable.")] = None,
     name: Annotated[str, typer.Option(help="The model's name.")] = "suggested",
@@ -62,6 +63,7 @@ def suggest(
     with opened(ctx) as (_, store):
         until = parse_moment(as_of) if as_of else observed_until(store)
         rows = list(training_rows(store, [], snapshots, horizon_days, until, facets=discover(store)))
+    check_excluded(rows, exclude or ())
     dropped = set(exclude or ())
     rows = [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
     card = fit_scorecard(

@@ -24,6 +24,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,23 @@ def training_rows(
             features = features_at(lead, rows, at_us, created_us, models, types, facets)
             account = lead.account.id if lead.account is not None else None
             yield Row(lead.id, from_micros(at_us), label, timed, updated.get(seq, 0) > at_us, features, account)
+
+
+def check_excluded(rows: Sequence[Row], exclude: Sequence[str]) -> None:
+    """Raises ``ValueError`` for a column to leave out that no row has: a misspelt name (``field.Converted``
+    for ``field.converted``) would otherwise leave the column in, the outcome itself in the worst case."""
+    if not rows or not exclude:
+        return
+    columns = {c for r in rows for c in r.features}
+    unknown = [name for name in dict.fromkeys(exclude) if name not in columns]
+    if not unknown:
+        return
+    folded = {c.casefold(): c for c in sorted(columns)}
+    hints = []
+    for name in unknown:
+        near = [folded[name.casefold()]] if name.casefold() in folded else get_close_matches(name, columns, n=1)
+        hints.append(f"{name} (did you mean {near[0]}?)" if near else name)
+    raise ValueError(f"--exclude: no row has the column {', '.join(hints)}; column names are case-sensitive")
 
 
 def _label(known: list[tuple[str, int | None]], at_us: int, horizon_us: int) -> tuple[int, bool]:
