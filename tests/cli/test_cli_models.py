@@ -48,7 +48,9 @@ def test_outcomes_load_from_a_file_and_from_a_label_column(loaded: Path, tmp_pat
     outcomes.write_text("lead_id,status,closed_at\nL1,Closed Won,2026-02-20\nL2,lost,\nNOPE,won,\n", encoding="utf-8")
     out = ok("-p", loaded, "outcomes", "load", outcomes)
     assert "read 3, loaded 2, duplicates 0, rejected 1" in out and "no lead 'NOPE'" in out
-    assert (tmp_path / "outcomes.csv.rejects.csv").exists()
+    with (tmp_path / "outcomes.csv.rejects.csv").open(encoding="utf-8") as handle:
+        (rejected,) = csv.DictReader(handle)
+    assert rejected["line"] == "4" and json.loads(rejected["raw"])["lead_id"] == "NOPE"  # kept, to fix and reload
     labels = tmp_path / "labels.csv"
     labels.write_text("id,Converted\nL5,1\nL6,0\n", encoding="utf-8")
     assert "loaded 2" in ok("-p", loaded, "outcomes", "load", labels, "--label-column", "Converted")

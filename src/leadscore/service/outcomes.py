@@ -34,6 +34,7 @@ def load_outcomes(store: Store, rows: Iterable[OutcomeRecord | Reject], *, now: 
                         record.line,
                         f"no lead {who!r} in the store: load the leads first",
                         field="lead_id" if record.lead_id else "email",
+                        raw=_values(record),
                     )
                 )
                 continue
@@ -49,3 +50,9 @@ def load_outcomes(store: Store, rows: Iterable[OutcomeRecord | Reject], *, now: 
     with store.transaction():
         store.record_run(summary, report.rejects)
     return report
+
+
+def _values(record: OutcomeRecord) -> dict[str, str | None]:
+    """A rejected outcome as read, kept so that the row can be fixed and loaded again."""
+    when = record.occurred_at.isoformat() if record.occurred_at else None
+    return {"lead_id": record.lead_id, "email": record.email, "outcome": record.outcome, "occurred_at": when}
