@@ -2,6 +2,8 @@
 
     python bench/quality.py --json bench/out/quality.json        # X Education + 9 leadforge bundles
     python bench/quality.py --quick                                # X Education + one small bundle
+    python bench/quality.py --shard 0/2 --json a.json & python bench/quality.py --shard 1/2 --json b.json
+    python bench/quality.py --render a.json b.json --markdown tables.md     # one run on two cores
 
 Datasets (prepared by ``quality_data``, cached under ``--work``, by default ~/.cache/leadscore-quality):
 
@@ -50,7 +52,7 @@ from leadscore.predict.metrics import expected_calibration_error, ranking
 from quality_report import best_baseline, markdown, paired_auc_interval, print_dataset, print_summary, targets
 
 TEST_SHARE = 0.2
-DIFFICULTIES = ("intro", "intermediate", "advanced")
+DIFFICULTIES = data.DIFFICULTIES
 
 
 @dataclass
@@ -313,6 +315,21 @@ def _commit() -> str:
     return head.stdout.strip() + ("+changes" if status.stdout.strip() else "")
 
 
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
+        raise argparse.ArgumentTypeError(f"expected I/N with 0 <= I < N, such as 0/2, got {text!r}")
+    return int(index), int(count)
+
+
+def joined(documents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The datasets of one run's --json files (its shards), in the order one process would have run them."""
+    if len({d["commit"] for d in documents}) > 1:
+        raise SystemExit("the --json files come from different commits: they are not one run")
+    results = [result for document in documents for result in document["datasets"]]
+    return sorted(results, key=lambda r: (r["name"] != "x_education", data.order_key(r["name"])))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache" / "leadscore-quality")
@@ -325,7 +342,21 @@ def main() -> None:
     parser.add_argument("--skip-x-education", action="store_true")
     parser.add_argument("--skip-leadforge", action="store_true")
     parser.add_argument("--markdown", type=Path, default=None, help="write the tables for docs/benchmarks.md here")
-    parser.add_argument("--render", type=Path, default=None, help="only turn this --json file into --markdown")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="only turn these --json files (one run, or the shards of one) into --markdown",
+    )
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        default=(0, 1),
+        metavar="I/N",
+        help="run the I-th of N parts of the datasets (X Education in part 0), e.g. 0/2 and 1/2 in two processes "
+        "on two cores; --render joins their --json files",
+    )
     parser.add_argument(
         "--opportunities",
         choices=("without", "with", "both"),
@@ -336,7 +367,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if args.render is not None:
-        rendered = markdown(json.loads(args.render.read_text())["datasets"])
+        rendered = markdown(joined([json.loads(path.read_text()) for path in args.render]))
         args.markdown.write_text(rendered) if args.markdown else print(rendered)
         return
     if args.quick:
@@ -345,7 +376,8 @@ def main() -> None:
     commit = _commit()  # at the start: the code a run imports is the code of its start
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
-    if not args.skip_x_education:
+    shard, shards = args.shard
+    if not args.skip_x_education and shard == 0:
         if data.X_EDUCATION_CSV.is_file():
             prepared = data.x_education(args.work)
             how = f"grouped random, {TEST_SHARE:.0%} held out, {args.repeats} seeds (mean)"
@@ -356,13 +388,14 @@ def main() -> None:
             print(f"X Education skipped: {data.X_EDUCATION_CSV} not found (see ../shared/datasets/README.md)")
     if not args.skip_leadforge:
         variants = {"without": [False], "with": [True], "both": [False, True]}[args.opportunities]
-        for seed, difficulty in data.iter_names(args.seeds, args.difficulties):
-            for opportunities in variants:
-                prepared = data.leadforge(args.work, seed, difficulty, args.n_leads, opportunities)
-                how = f"by time, newest {TEST_SHARE:.0%} of leads held out"
-                results.append(run_dataset(prepared, [time_split(prepared)], how))
-                print_dataset(results[-1], SCORES)
-                del prepared
+        names = data.iter_names(args.seeds, args.difficulties)
+        runs = [(seed, difficulty, o) for seed, difficulty in names for o in variants]
+        for seed, difficulty, opportunities in runs[shard::shards]:
+            prepared = data.leadforge(args.work, seed, difficulty, args.n_leads, opportunities)
+            how = f"by time, newest {TEST_SHARE:.0%} of leads held out"
+            results.append(run_dataset(prepared, [time_split(prepared)], how))
+            print_dataset(results[-1], SCORES)
+            del prepared
     print_summary(results, SCORES)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

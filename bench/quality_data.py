@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 SHARED = ROOT.parent / "shared" / "datasets"
 X_EDUCATION_CSV = SHARED / "x_education" / "Leads.csv"
+#: leadforge difficulties, in the order a full run takes them.
+DIFFICULTIES = ("intro", "intermediate", "advanced")
 #: Fixed times, so that two runs build the same rows. X Education has no dates at all.
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 X_EDUCATION_SNAPSHOT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -341,6 +344,15 @@ def leadforge_flat(bundle: Path) -> dict[str, dict[str, Any]]:
         for item in table.to_pylist():
             flat[item["lead_id"]] = {k: v for k, v in item.items() if k not in LEADFORGE_FLAT_DROP}
     return flat
+
+
+def order_key(name: str) -> tuple[int, int, int, bool]:
+    """Where a leadforge dataset's run comes in a full run (seed, difficulty, size, opportunities last)."""
+    match = re.fullmatch(r"leadforge s(\d+) (\w+) n(\d+)( \+opportunities)?", name)
+    if match is None:
+        return (0, 0, 0, False)
+    seed, difficulty, size, opportunities = match.groups()
+    return int(seed), DIFFICULTIES.index(difficulty), int(size), opportunities is not None
 
 
 def iter_names(seeds: Sequence[int], difficulties: Sequence[str]) -> Iterator[tuple[int, str]]:

@@ -24,6 +24,8 @@ def _bench(name: str) -> ModuleType:
 
 baselines = _bench("quality_baselines")
 report = _bench("quality_report")
+data = _bench("quality_data")
+quality = _bench("quality")
 
 
 def test_odoo_naive_bayes_by_hand() -> None:
@@ -73,3 +75,24 @@ def test_targets() -> None:
     assert met["predictive_vs_flat_lr"]["met"] and met["pit_rows_lr_vs_flat_lr"]["met"] is None  # lr_rows failed: n/a
     missed = report.targets(result(0.714, 0.69, 0.031))
     assert not any(missed[k]["met"] for k in ("predictive_vs_best_baseline", "scorecard_within_0.02", "predictive_ece"))
+
+
+def test_shards_join_into_the_order_of_one_run() -> None:
+    """A run split over processes (``--shard I/N``) renders as the one process would have run it, and the
+    shards of different commits are refused."""
+    names = ["x_education"] + [
+        f"leadforge s{seed} {difficulty} n20000{opp}"
+        for seed in (1, 2)
+        for difficulty in data.DIFFICULTIES
+        for opp in ("", " +opportunities")
+    ]
+    shards = [[n for i, n in enumerate(names[1:]) if i % 2 == k] for k in (0, 1)]
+    shards[0].insert(0, "x_education")
+    documents = [{"commit": "abc", "datasets": [{"name": n} for n in reversed(part)]} for part in shards]
+    assert [r["name"] for r in quality.joined(documents)] == names
+    with pytest.raises(SystemExit, match="different commits"):
+        quality.joined([documents[0], {**documents[1], "commit": "def"}])
+    assert quality._shard("1/2") == (1, 2)
+    for wrong in ("2/2", "a/2", "1"):
+        with pytest.raises(Exception, match="expected I/N"):
+            quality._shard(wrong)
