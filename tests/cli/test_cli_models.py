@@ -54,6 +54,10 @@ def test_outcomes_load_from_a_file_and_from_a_label_column(loaded: Path, tmp_pat
     labels = tmp_path / "labels.csv"
     labels.write_text("id,Converted\nL5,1\nL6,0\n", encoding="utf-8")
     assert "loaded 2" in ok("-p", loaded, "outcomes", "load", labels, "--label-column", "Converted")
+    recycled = tmp_path / "recycled.csv"
+    recycled.write_text("lead_id,status,closed_at\nL6,won,2026-03-01\n", encoding="utf-8")
+    out = ok("-p", loaded, "outcomes", "load", recycled)  # L6 was loaded as not converted just above
+    assert "note: 1 leads now hold both a conversion and a loss" in out
     missing = invoke("-p", loaded, "outcomes", "load", labels, "--label-column", "Won")
     assert missing.exit_code == 2 and "no label column 'Won'" in missing.stderr
 

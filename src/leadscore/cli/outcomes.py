@@ -59,7 +59,22 @@ def load(
         else:
             rows = read_outcomes(file)
         report = load_outcomes(store, rows, now=parse_moment(None), source=str(file))
+        both = leads_won_and_lost(store)
     finish(report, file, rejects)
+    if both:
+        console.print(
+            f"note: {both:,} leads now hold both a conversion and a loss or disqualification; training rows count "
+            "such a lead as converted when a conversion falls in the horizon (docs/predictive.md)"
+        )
+
+
+def leads_won_and_lost(store: Store) -> int:
+    """Leads with a converted outcome beside a lost or disqualified one: a recycled lead, or two sources
+    that disagree. Both are kept; a user should know."""
+    seen: dict[int, set[bool]] = {}
+    for seq, outcome, _ in store.outcomes():
+        seen.setdefault(seq, set()).add(outcome == "converted")
+    return sum(1 for kinds in seen.values() if len(kinds) == 2)
 
 
 @user_errors
