@@ -3,13 +3,19 @@ prints its thresholds, and refuses, in one line, data it cannot learn from."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from scorecard_crm import OBSERVED_UNTIL, SNAPSHOT_DAYS, load_crm
 from typer.testing import CliRunner, Result
 
 from leadscore.cli.main import app
+from leadscore.engine.compiled import CompiledModel
+from leadscore.engine.types import to_micros
 from leadscore.model.loader import load_model
+from leadscore.model.scoring_model import ScoringModel
+from leadscore.predict.dataset import Snapshots, training_rows
+from leadscore.predict.funnel import stages_reached
 from leadscore.service.project import Project
 from leadscore.store.protocol import Store
 
@@ -30,7 +36,11 @@ def test_suggest_writes_a_model_that_validates_and_uploads(project: Project, sto
     assert lines[-1].startswith("leakage? lead fields changed after the snapshot")  # loaded after it
     assert lines[0].startswith(f"wrote {output}: learned, base ")
     assert lines[0].endswith(f"from 600 rows ({converted} converted)")
-    assert lines[2].startswith("  mql from ") and "top 2" in lines[2]  # about a quarter of the rows
+    # About a quarter of the rows' leads reach MQL by their snapshot, as the lifecycle replayed from the store
+    # says they do; fewer stand there at it.
+    reached = re.fullmatch(r"  mql from (\d+) points: reached by ([\d.]+)% of training rows' leads .*", lines[2])
+    assert reached is not None and 23 < float(reached.group(2)) < 27, lines[2]
+    assert _reached_mql(store, load_model(output)) == float(reached.group(2))
     assert lines[4].startswith(("  inactivity: -", "  no inactivity penalty: "))
     assert lines[5].startswith("  training AUC 0.")
     model = load_model(output)
@@ -41,6 +51,19 @@ def test_suggest_writes_a_model_that_validates_and_uploads(project: Project, sto
     assert validated.exit_code == 0 and "ok" in validated.stdout
     uploaded = _runner.invoke(app, ["-p", str(project.root), "models", "upload", str(output)])
     assert uploaded.exit_code == 0, uploaded.output
+
+
+def _reached_mql(store: Store, model: ScoringModel) -> float:
+    """The share of training rows whose lead stood at MQL at some moment up to the snapshot, by the funnel."""
+    compiled = CompiledModel(model)
+    rows = training_rows(store, [], Snapshots((SNAPSHOT_DAYS,)), 90, OBSERVED_UNTIL)
+    at = {r.lead_id: to_micros(r.snapshot) for r in rows}
+    hits = [
+        "mql" in stages_reached(compiled, lead, events, at[lead.id])
+        for _, lead, events in store.scan()
+        if lead.id in at
+    ]
+    return round(100 * sum(hits) / len(hits), 1)
 
 
 def test_suggest_refuses_too_few_outcomes_in_one_line(project: Project, store: Store, tmp_path: Path) -> None:

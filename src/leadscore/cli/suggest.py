@@ -8,15 +8,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.text import Text
 
 from leadscore.cli.context import console, opened, parse_moment, user_errors
 from leadscore.cli.outcomes import observed_until
+from leadscore.engine.compiled import CompiledModel
 from leadscore.predict.dataset import Snapshots, check_excluded, training_rows
 from leadscore.predict.facets import discover
+from leadscore.predict.funnel import row_peaks
 from leadscore.predict.leakage import check
-from leadscore.predict.scorecard import SQL_SHARE, Scorecard, fit_scorecard
+from leadscore.predict.scorecard import SQL_SHARE, Scorecard, Threshold, fit_scorecard, on_peaks
 from leadscore.predict.train import MIN_PER_CLASS
 
 
@@ -63,17 +66,20 @@ def suggest(
     with opened(ctx) as (_, store):
         until = parse_moment(as_of) if as_of else observed_until(store)
         rows = list(training_rows(store, [], snapshots, horizon_days, until, facets=discover(store)))
-    check_excluded(rows, exclude or ())
-    dropped = set(exclude or ())
-    rows = [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
-    card = fit_scorecard(
-        rows,
-        name=name,
-        mql_share=mql_share,
-        mql_precision=mql_precision,
-        sql_share=sql_share,
-        min_outcomes=min_outcomes,
-    )
+        check_excluded(rows, exclude or ())
+        dropped = set(exclude or ())
+        rows = [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
+        card = fit_scorecard(
+            rows,
+            name=name,
+            mql_share=mql_share,
+            mql_precision=mql_precision,
+            sql_share=sql_share,
+            min_outcomes=min_outcomes,
+        )
+        labels = np.array([r.label for r in rows], dtype=np.int64)
+        peaks = row_peaks(store, CompiledModel(card.model()), rows)
+        card = on_peaks(card, peaks, labels, mql_share=mql_share, mql_precision=mql_precision, sql_share=sql_share)
     output.write_text(card.to_yaml(), encoding="utf-8")
     console.print(summary(card, output))
     for finding in check(rows):
@@ -97,11 +103,18 @@ def summary(card: Scorecard, output: Path) -> str:
             f"from {card.rows:,} rows ({card.positives:,} converted)",
             f"  every {card.points_to_double:g} points double the odds of converting; "
             f"{card.even_odds_at:g} is even odds",
-            f"  mql from {card.mql.points} points: top {card.mql.share:.1%} of training rows, "
-            f"{card.mql.precision:.1%} converted",
-            f"  sql from {card.sql.points} points: top {card.sql.share:.1%}, {card.sql.precision:.1%} converted",
+            f"  mql from {card.mql.points} points: {_selects(card.mql)}",
+            f"  sql from {card.sql.points} points: {_selects(card.sql)}",
             inactivity,
             f"  training AUC {auc} (on the rows it learned from; expect less on new leads)",
             f"next: leadscore validate {output}, then leadscore models upload {output}",
         ]
     )
+
+
+def _selects(threshold: Threshold) -> str:
+    standing = f"top {threshold.share:.1%} of training rows at their snapshot, {threshold.precision:.1%} converted"
+    if threshold.reached is None or threshold.reached_precision is None:
+        return standing
+    reached = f"reached by {threshold.reached:.1%} of training rows' leads by their snapshot"
+    return f"{reached}, {threshold.reached_precision:.1%} converted; {standing}"

@@ -2,9 +2,9 @@
 
 The store records stage transitions at the moment each score was written, which for a backfill is the day
 it was loaded, not the day the lead qualified; and a model that was never active has none. So the stages
-are replayed instead, like the backtest: the reference engine scores each lead at its creation and at each
-event a rule with positive points matched (the moments a stage can rise), up to the end of the data, and
-the first moment the lead stood at a stage or above counts as reaching it. A lead with no time at all (no
+are replayed instead, like the backtest: the reference engine scores each lead at each moment its total can
+rise (``rise_moments``), up to the end of the data, and the first moment the lead stood at a stage or above
+counts as reaching it. A lead with no time at all (no
 creation time, no events) is scored once, as the data ends. Won is a converted outcome, from the store.
 
 Time to convert is counted in days from the lead's creation (else its first event), and split by the tier
@@ -17,13 +17,36 @@ import statistics
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import numpy as np
+from numpy.typing import NDArray
+
 from leadscore.engine.compiled import CompiledModel
 from leadscore.engine.scoring import assemble_cents, occurrences_from_rows
 from leadscore.engine.types import US_PER_DAY, Lead, to_micros
 from leadscore.predict.conversion import NONE
+from leadscore.predict.dataset import Row
 from leadscore.store.protocol import EventRow, Store
 
 WON = "won"
+
+
+def rise_moments(
+    compiled: CompiledModel, lead: Lead, rows: Sequence[EventRow], occurrences: Sequence[Sequence[int]]
+) -> set[int]:
+    """The moments a lead's total can rise, from its creation on: an event a rule adds points for; any event,
+    when the inactivity penalty counts from any event (it starts again there); and an occurrence of a rule
+    with negative points leaving its window. Between them the total can only fall, for models without decay
+    (``leadscore suggest`` writes none); with decay on a negative rule, it also rises in between."""
+    moments = {t for times, up in zip(occurrences, compiled.positive_flags, strict=False) if up for t in times}
+    if compiled.activity_index is not None:
+        moments.update(r[2] for r in rows)
+    for crule, times in zip(compiled.rules, occurrences, strict=False):
+        if crule.points < 0 and crule.window_us is not None:
+            moments.update(t + crule.window_us for t in times)
+    created = _created(lead, rows)
+    if created is not None:
+        moments = {t for t in moments if t >= created} | {created}
+    return moments
 
 
 def stages_reached(compiled: CompiledModel, lead: Lead, rows: Sequence[EventRow], until_us: int) -> dict[str, int]:
@@ -31,15 +54,9 @@ def stages_reached(compiled: CompiledModel, lead: Lead, rows: Sequence[EventRow]
     names = compiled.model.lifecycle.names()
     rank = {name: i for i, name in enumerate(names)}
     occurrences = occurrences_from_rows(compiled, rows, unique=True)
-    # Only an event a rule adds points for can lift a lead to a higher stage; the slot every event matches
-    # (``inactivity: {since: any_event}``), after the rules, adds none.
-    rising = compiled.positive_flags
-    moments = {t for times, up in zip(occurrences, rising, strict=False) if up for t in times if t <= until_us}
-    created = _created(lead, rows)
-    if created is None:
+    moments = {t for t in rise_moments(compiled, lead, rows, occurrences) if t <= until_us}
+    if _created(lead, rows) is None:
         moments.add(until_us)  # no time at all (a bare lead list): its stage as the data ends
-    elif created <= until_us:
-        moments.add(created)
     reached: dict[str, int] = {}
     for at_us in sorted(moments):
         stage = assemble_cents(compiled, lead, occurrences, at_us).stage
@@ -48,6 +65,43 @@ def stages_reached(compiled: CompiledModel, lead: Lead, rows: Sequence[EventRow]
         if len(reached) == len(names):
             break
     return reached
+
+
+def peak_totals(
+    compiled: CompiledModel, lead: Lead, rows: Sequence[EventRow], snapshots_us: Sequence[int]
+) -> list[int]:
+    """Per snapshot, the highest total (in cents) the lead had at any moment up to it: what a stage threshold
+    is crossed by, since a lead that stood above it for a moment has reached the stage. Exact for models
+    without decay (``rise_moments``)."""
+    if not snapshots_us:
+        return []
+    occurrences = occurrences_from_rows(compiled, rows, unique=True)
+    last = max(snapshots_us)
+    moments = {t for t in rise_moments(compiled, lead, rows, occurrences) if t <= last}
+    wanted = set(snapshots_us)
+    highest: int | None = None
+    by_time: dict[int, int] = {}
+    for moment in sorted(moments | wanted):
+        total = assemble_cents(compiled, lead, occurrences, moment).total
+        highest = total if highest is None else max(highest, total)
+        if moment in wanted:
+            by_time[moment] = highest
+    return [by_time[t] for t in snapshots_us]
+
+
+def row_peaks(store: Store, compiled: CompiledModel, rows: Sequence[Row]) -> NDArray[np.int64]:
+    """Each training row's highest total, in points, up to its snapshot (``peak_totals``), replayed from the
+    store's events: what the row's lead crossed a stage threshold with."""
+    wanted: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        wanted.setdefault(row.lead_id, []).append(i)
+    peaks = np.zeros(len(rows), dtype=np.int64)
+    for _, lead, events in store.scan():
+        indexes = wanted.get(lead.id)
+        if indexes:
+            found = peak_totals(compiled, lead, events, [to_micros(rows[i].snapshot) for i in indexes])
+            peaks[indexes] = [round(cents / 100) for cents in found]
+    return peaks
 
 
 def funnels(

@@ -13,7 +13,10 @@ row with it (a sample of 20,000 on more); each total must equal the fit's own su
 (``_self_check``).
 
 The thresholds (MQL, SQL, and the tiers that mirror them) are picked on the training rows' own totals to hit
-an MQL share of leads or an MQL precision, and an SQL share.
+an MQL share of leads or an MQL precision, and an SQL share. A lead reaches a stage the first moment its
+total stands at the threshold, not only at a snapshot, so where the events' times are known (``leadscore
+suggest`` replays the store: ``funnel.peak_totals``), ``on_peaks`` picks them again on each row's highest
+total up to its snapshot: the share asked for is then the share of rows whose lead reached the stage.
 """
 
 from __future__ import annotations
@@ -59,11 +62,14 @@ class ScorecardRule:
 
 @dataclass(frozen=True)
 class Threshold:
-    """A minimum total, and what it selects on the training rows."""
+    """A minimum total, and what it selects on the training rows: those at or above it at their snapshot,
+    and, when picked on peaks (``on_peaks``), those whose lead reached it at some moment up to then."""
 
     points: int
     share: float
     precision: float
+    reached: float | None = None
+    reached_precision: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,6 +183,37 @@ def fit_scorecard(
     )
     _self_check(card, rows)
     return card
+
+
+def on_peaks(
+    card: Scorecard,
+    peaks: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    *,
+    mql_share: float | None = None,
+    mql_precision: float | None = None,
+    sql_share: float = SQL_SHARE,
+) -> Scorecard:
+    """The card with its MQL and SQL thresholds picked again on ``peaks``, each training row's highest total
+    (in points, the rows' order, with their ``labels``) up to its snapshot: a stage is reached by crossing,
+    so a share of leads asked for is a share reaching it. Each threshold also says what it selects at the
+    snapshots."""
+    if len(peaks) != len(labels) or bool((peaks < card.totals).any()):
+        raise ValueError("expected each training row's peak, at least its total at the snapshot")
+    mql = (
+        _threshold_for_precision(peaks, labels, mql_precision)
+        if mql_precision is not None
+        else _threshold_for_share(peaks, labels, MQL_SHARE if mql_share is None else mql_share)
+    )
+    sql = _threshold_for_share(peaks, labels, sql_share)
+    if sql.points <= mql.points:
+        sql = _threshold_at(peaks, labels, mql.points + 1)
+
+    def both(on_peaks: Threshold) -> Threshold:
+        standing = _threshold_at(card.totals, labels, on_peaks.points)
+        return replace(standing, reached=on_peaks.share, reached_precision=on_peaks.precision)
+
+    return replace(card, mql=both(mql), sql=both(sql))
 
 
 def _whole_points(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
-    from leadscore.predict.scorecard import Scorecard, ScorecardRule
+    from leadscore.predict.scorecard import Scorecard, ScorecardRule, Threshold
 
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_.\-/ ]*[A-Za-z0-9_]|[A-Za-z]")
 
@@ -183,8 +183,8 @@ def _bands(card: Scorecard) -> list[str]:
     pdo, even = card.points_to_double, card.even_odds_at
     mql, sql = card.mql, card.sql
     return [
-        "# Tiers and stages on the training rows: the share of rows at or above each threshold, and how many",
-        "# of those converted.",
+        "# Tiers and stages on the training rows: the share of rows at or above each threshold at their snapshot,",
+        "# and how many of those converted.",
         "tiers:",
         f"  - {{name: hot, min: {sql.points}}}  # top {sql.share:.1%}, {sql.precision:.1%} converted",
         f"  - {{name: warm, min: {mql.points}}}  # top {mql.share:.1%}, {mql.precision:.1%} converted",
@@ -204,11 +204,21 @@ def _bands(card: Scorecard) -> list[str]:
         "lifecycle:",
         "  stages:",
         "    - name: lead",
-        "    - name: mql",
+        "    - name: mql" + _reached(mql),
         f"      when: {{field: total, gte: {mql.points}}}",
-        "    - name: sql",
+        "    - name: sql" + _reached(sql),
         f"      when: {{field: total, gte: {sql.points}}}",
     ]
+
+
+def _reached(threshold: Threshold) -> str:
+    """What a stage's threshold was picked on, when it was picked on each lead's highest total."""
+    if threshold.reached is None or threshold.reached_precision is None:
+        return ""
+    return (
+        f"  # reached by {threshold.reached:.1%} of training rows' leads by their snapshot, "
+        f"{threshold.reached_precision:.1%} of them converted"
+    )
 
 
 def to_yaml(card: Scorecard) -> str:
