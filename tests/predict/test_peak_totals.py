@@ -50,7 +50,7 @@ def test_the_peak_is_the_highest_total_at_any_moment_up_to_each_snapshot() -> No
 
 
 def test_a_careers_page_leaving_its_window_raises_the_total_between_events() -> None:
-    """The peak can fall between events: here, when a negative rule's occurrence expires."""
+    """The total can rise between events: here, when a negative rule's occurrence leaves its window."""
     compiled = CompiledModel(loads_model(MODEL, "<peaks>"))
     lead = Lead("L1", {}, created_at=datetime(2026, 1, 1, tzinfo=UTC))
     rows = [("e1", "careers", CREATED, "{}"), ("e2", "demo", CREATED + 1, "{}")]  # then nothing
@@ -71,3 +71,16 @@ def test_an_event_no_rule_names_restarts_the_penalty_and_can_set_the_peak() -> N
     ]
     # 23 at the demo, 29 when the careers page leaves its window, 35 at the newsletter open: no penalty then.
     assert peak_totals(compiled, lead, rows, [CREATED + 10 * US_PER_DAY]) == [3500]
+
+
+def test_a_stage_reached_before_the_lead_was_created_counts() -> None:
+    """Events may predate the lead's creation (visits tied to it later): the peak and the funnel keep them."""
+    from leadscore.predict.funnel import stages_reached
+
+    text = MODEL + "lifecycle:\n  stages:\n    - name: lead\n    - name: mql\n      when: {field: total, gte: 40}\n"
+    compiled = CompiledModel(loads_model(text, "<peaks>"))
+    lead = Lead("L1", {}, created_at=datetime(2026, 1, 6, tzinfo=UTC))  # five days after the demo
+    rows = [("e1", "demo", CREATED, "{}"), ("e2", "demo", CREATED + 1, "{}")]  # 20 + 30, then the window ends
+    until = CREATED + 10 * US_PER_DAY
+    assert peak_totals(compiled, lead, rows, [until]) == [5000]
+    assert stages_reached(compiled, lead, rows, until)["mql"] == CREATED + 1

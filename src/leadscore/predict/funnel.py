@@ -33,7 +33,7 @@ WON = "won"
 def rise_moments(
     compiled: CompiledModel, lead: Lead, rows: Sequence[EventRow], occurrences: Sequence[Sequence[int]]
 ) -> set[int]:
-    """The moments a lead's total can rise, from its creation on: an event a rule adds points for; any event,
+    """The moments a lead's total can rise: its creation; an event a rule adds points for; any event,
     when the inactivity penalty counts from any event (it starts again there); and an occurrence of a rule
     with negative points leaving its window. Between them the total can only fall, for models without decay
     (``leadscore suggest`` writes none); with decay on a negative rule, it also rises in between."""
@@ -45,7 +45,7 @@ def rise_moments(
             moments.update(t + crule.window_us for t in times)
     created = _created(lead, rows)
     if created is not None:
-        moments = {t for t in moments if t >= created} | {created}
+        moments.add(created)  # events before it count too: a stage reached then was reached
     return moments
 
 

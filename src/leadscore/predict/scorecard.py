@@ -198,8 +198,15 @@ def on_peaks(
     (in points, the rows' order, with their ``labels``) up to its snapshot: a stage is reached by crossing,
     so a share of leads asked for is a share reaching it. Each threshold also says what it selects at the
     snapshots."""
-    if len(peaks) != len(labels) or bool((peaks < card.totals).any()):
-        raise ValueError("expected each training row's peak, at least its total at the snapshot")
+    if len(peaks) != len(labels) or len(peaks) != len(card.totals):
+        raise ValueError(f"expected a peak and a label per training row ({len(card.totals)}), got {len(peaks)}")
+    below = np.flatnonzero(peaks < card.totals)
+    if len(below):
+        i = int(below[0])
+        raise AssertionError(
+            f"the replayed peaks of {len(below)} training rows are below their totals at the snapshot, e.g. row "
+            f"{i}: {int(peaks[i])} against {int(card.totals[i])}; the stored events disagree with the rows"
+        )
     mql = (
         _threshold_for_precision(peaks, labels, mql_precision)
         if mql_precision is not None
@@ -287,5 +294,5 @@ def _threshold_for_precision(totals: NDArray[np.int64], labels: NDArray[np.int64
     reached = f"; the best is {best.precision:.1%} at {best.points} points" if best else ""
     raise ValueError(
         f"no threshold reaches an MQL precision of {precision:.1%} with {MIN_ROWS_ABOVE} or more training rows "
-        f"above it{reached}"
+        f"selected by it{reached}"
     )
