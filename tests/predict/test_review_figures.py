@@ -124,3 +124,28 @@ lifecycle:
     rows = [("e1", "newsletter_open", 1 * US_PER_DAY, "{}"), ("e2", "demo_request", 3 * US_PER_DAY, "{}")]
     reached = stages_reached(compiled, lead, rows, until_us=30 * US_PER_DAY)
     assert reached == {"lead": 1 * US_PER_DAY, "mql": 3 * US_PER_DAY}
+
+
+def test_a_base_every_lead_gets_by_construction_is_not_flagged_but_a_rule_every_lead_met_is() -> None:
+    from datetime import UTC, datetime
+
+    from leadscore.engine.compiled import CompiledModel
+    from leadscore.model.loader import loads_model
+    from leadscore.predict.dataset import Row
+    from leadscore.predict.rule_lift import rule_lifts
+
+    text = """
+name: m
+fit:
+  - {name: base, when: {all: []}, points: 30}
+  - {name: known, when: {not: {field: country, is_missing: true}}, points: 5}
+"""
+    compiled = CompiledModel(loads_model(text, "<m>"))
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        Row(f"L{i}", at, i % 2, True, False, {"m.total": 35.0, "m.points.base": 30.0, "m.points.known": 5.0})
+        for i in range(10)
+    ]
+    lifts = rule_lifts(rows, compiled, "m")["rules"]
+    assert isinstance(lifts, list)
+    assert {r["rule"]: r["flag"] for r in lifts} == {"base": None, "known": ALWAYS}

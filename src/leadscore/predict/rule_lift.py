@@ -7,7 +7,9 @@ outcomes say whether it does. A rule is flagged when:
   no telling the leads it scores from the others; the suggestion is 0 points;
 - ``wrong way``: the rates differ, but in the direction opposite to its points (a penalty on leads that
   convert more often, a bonus on leads that convert less);
-- ``never triggered`` or ``always triggered``: there is nothing to compare with.
+- ``never triggered`` or ``always triggered``: there is nothing to compare with. A fit rule whose condition
+  holds for every lead by construction (``when: {all: []}``, the ``base`` of a suggested model) is the
+  model's starting points, not a signal, and is not flagged.
 
 The suggested points of a wrong-way rule put it on the model's own scale. A logistic fit of conversion on
 the total says how many points the model spends per unit of log-odds; a rule that adds ``m`` points on
@@ -25,6 +27,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from leadscore.engine.compiled import CompiledModel
+from leadscore.model.conditions import AllOf
 from leadscore.predict.conversion import Rate
 from leadscore.predict.dataset import Row
 
@@ -92,6 +95,7 @@ def rule_lifts(rows: Sequence[Row], compiled: CompiledModel, label: str) -> dict
     slope = log_odds_per_point([float(r.features[f"{label}.total"]) for r in rows], labels)
     rules = [(r.rule.name, "fit", float(r.rule.points)) for r in compiled.fit]
     rules += [(r.name, "engagement", r.points) for r in compiled.rules]
+    bases = {r.rule.name for r in compiled.fit if isinstance(r.rule.when, AllOf) and not r.rule.when.all}
     cap = max((abs(points) for _, _, points in rules), default=0.0)
     lifts = []
     for name, kind, points in rules:
@@ -99,7 +103,8 @@ def rule_lifts(rows: Sequence[Row], compiled: CompiledModel, label: str) -> dict
         on = [y for y, p in zip(labels, given, strict=True) if p != 0]
         off = [y for y, p in zip(labels, given, strict=True) if p == 0]
         mean = sum(p for p in given if p != 0) / len(on) if on else None
-        lifts.append(judge(name, kind, points, Rate(sum(on), len(on)), Rate(sum(off), len(off)), mean, slope, cap))
+        lift = judge(name, kind, points, Rate(sum(on), len(on)), Rate(sum(off), len(off)), mean, slope, cap)
+        lifts.append(replace(lift, flag=None) if name in bases and lift.flag == ALWAYS else lift)
     per_log_odds = 1 / slope if slope else None
     return {"points_per_log_odds": per_log_odds, "rules": [lift.as_dict() for lift in lifts]}
 
