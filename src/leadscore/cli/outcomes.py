@@ -4,7 +4,6 @@ training rows built from the store and those outcomes)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,7 @@ from leadscore.cli.ingest import Rejects, finish, must_exist
 from leadscore.engine.types import from_micros
 from leadscore.ingest.outcomes import OutcomeRecord, read_label_column, read_leadforge_outcomes, read_outcomes
 from leadscore.ingest.records import Reject
-from leadscore.predict.dataset import Snapshots, check_excluded, training_rows, write_rows
+from leadscore.predict.dataset import Snapshots, training_rows, without_columns, write_rows
 from leadscore.predict.facets import discover
 from leadscore.predict.leakage import check
 from leadscore.service.outcomes import load_outcomes
@@ -111,9 +110,7 @@ def dataset(
             "events have no snapshot --after-creation-days can place (use --date); also check --as-of, and that "
             "outcomes are loaded"
         )
-    check_excluded(rows, exclude or ())
-    dropped = set(exclude or ())
-    rows = [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
+    rows = without_columns(rows, exclude or ())
     count = write_rows(rows, output)
     positives = sum(r.label for r in rows)
     console.print(f"wrote {count} rows ({positives} converted within {horizon_days:g} days) to {output}")

@@ -4,7 +4,6 @@ upload and activate like any other."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from rich.text import Text
 from leadscore.cli.context import console, opened, parse_moment, user_errors
 from leadscore.cli.outcomes import observed_until
 from leadscore.engine.compiled import CompiledModel
-from leadscore.predict.dataset import Snapshots, check_excluded, training_rows
+from leadscore.predict.dataset import Snapshots, training_rows, without_columns
 from leadscore.predict.facets import discover
 from leadscore.predict.funnel import row_peaks
 from leadscore.predict.leakage import check
@@ -66,9 +65,7 @@ def suggest(
     with opened(ctx) as (_, store):
         until = parse_moment(as_of) if as_of else observed_until(store)
         rows = list(training_rows(store, [], snapshots, horizon_days, until, facets=discover(store)))
-        check_excluded(rows, exclude or ())
-        dropped = set(exclude or ())
-        rows = [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
+        rows = without_columns(rows, exclude or ())
         card = fit_scorecard(
             rows,
             name=name,

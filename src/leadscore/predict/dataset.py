@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from difflib import get_close_matches
 from pathlib import Path
@@ -116,6 +116,13 @@ def check_excluded(rows: Sequence[Row], exclude: Sequence[str]) -> None:
         near = [folded[name.casefold()]] if name.casefold() in folded else get_close_matches(name, columns, n=1)
         hints.append(f"{name} (did you mean {near[0]}?)" if near else name)
     raise ValueError(f"--exclude: no row has the column {', '.join(hints)}; column names are case-sensitive")
+
+
+def without_columns(rows: Sequence[Row], exclude: Sequence[str]) -> list[Row]:
+    """The rows without the columns to leave out, each of which some row must have (``check_excluded``)."""
+    check_excluded(rows, exclude)
+    dropped = set(exclude)
+    return [replace(r, features={k: v for k, v in r.features.items() if k not in dropped}) for r in rows]
 
 
 def _label(known: list[tuple[str, int | None]], at_us: int, horizon_us: int) -> tuple[int, bool]:

@@ -150,14 +150,7 @@ def fit_scorecard(
         for i, (candidate, p, c) in enumerate(zip(built.candidates, points, coefficients, strict=True))
         if p != 0
     )
-    mql = (
-        _threshold_for_precision(totals, labels, mql_precision)
-        if mql_precision is not None
-        else _threshold_for_share(totals, labels, MQL_SHARE if mql_share is None else mql_share)
-    )
-    sql = _threshold_for_share(totals, labels, sql_share)
-    if sql.points <= mql.points:
-        sql = _threshold_at(totals, labels, mql.points + 1)
+    mql, sql = _stages(totals, labels, mql_share, mql_precision, sql_share)
     fields = {r.candidate.group for r in rules if not r.candidate.is_count}
     references = {
         group: (label, int(inside.sum()), int(labels[inside].sum()))
@@ -207,20 +200,32 @@ def on_peaks(
             f"the replayed peaks of {len(below)} training rows are below their totals at the snapshot, e.g. row "
             f"{i}: {int(peaks[i])} against {int(card.totals[i])}; the stored events disagree with the rows"
         )
-    mql = (
-        _threshold_for_precision(peaks, labels, mql_precision)
-        if mql_precision is not None
-        else _threshold_for_share(peaks, labels, MQL_SHARE if mql_share is None else mql_share)
-    )
-    sql = _threshold_for_share(peaks, labels, sql_share)
-    if sql.points <= mql.points:
-        sql = _threshold_at(peaks, labels, mql.points + 1)
+    mql, sql = _stages(peaks, labels, mql_share, mql_precision, sql_share)
 
-    def both(on_peaks: Threshold) -> Threshold:
-        standing = _threshold_at(card.totals, labels, on_peaks.points)
-        return replace(standing, reached=on_peaks.share, reached_precision=on_peaks.precision)
+    def both(picked: Threshold) -> Threshold:
+        standing = _threshold_at(card.totals, labels, picked.points)
+        return replace(standing, reached=picked.share, reached_precision=picked.precision)
 
     return replace(card, mql=both(mql), sql=both(sql))
+
+
+def _stages(
+    totals: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    mql_share: float | None,
+    mql_precision: float | None,
+    sql_share: float,
+) -> tuple[Threshold, Threshold]:
+    """The MQL threshold for a share or a precision, and the SQL one for a share, always above it."""
+    mql = (
+        _threshold_for_precision(totals, labels, mql_precision)
+        if mql_precision is not None
+        else _threshold_for_share(totals, labels, MQL_SHARE if mql_share is None else mql_share)
+    )
+    sql = _threshold_for_share(totals, labels, sql_share)
+    if sql.points <= mql.points:
+        sql = _threshold_at(totals, labels, mql.points + 1)
+    return mql, sql
 
 
 def _whole_points(
