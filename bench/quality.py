@@ -32,6 +32,7 @@ expected calibration error (10 bins):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -315,6 +316,38 @@ def _commit() -> str:
     return head.stdout.strip() + ("+changes" if status.stdout.strip() else "")
 
 
+# What decides a figure: a later commit that touches none of these (docs, tests) measures the same, so a
+# run resumed after it is still one run.
+CODE_PATHS = (
+    "src",
+    "bench/quality.py",
+    "bench/quality_data.py",
+    "bench/quality_baselines.py",
+    "examples",
+    "pyproject.toml",
+)
+
+
+def _code() -> str:
+    """The git trees of ``CODE_PATHS`` at HEAD, hashed; ``+changes`` when any differs from HEAD."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        trees = subprocess.run(
+            ["git", "rev-parse", *(f"HEAD:{path}" for path in CODE_PATHS)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", *CODE_PATHS], cwd=root, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    digest = hashlib.sha1(trees.stdout.encode()).hexdigest()[:12]
+    return digest + ("+changes" if status.stdout.strip() else "")
+
+
 def _shard(text: str) -> tuple[int, int]:
     index, _, count = text.partition("/")
     if not (index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
@@ -324,10 +357,26 @@ def _shard(text: str) -> tuple[int, int]:
 
 def joined(documents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The datasets of one run's --json files (its shards), in the order one process would have run them."""
-    if len({d["commit"] for d in documents}) > 1:
-        raise SystemExit("the --json files come from different commits: they are not one run")
+    if len({d.get("code", d["commit"]) for d in documents}) > 1:
+        raise SystemExit("the --json files come from different code (src, bench/quality*, examples): not one run")
+    unfinished = [d.get("shard", "?") for d in documents if d.get("complete") is False]
+    if unfinished:
+        raise SystemExit(f"shard {', '.join(unfinished)} has not finished: resume it with --resume")
     results = [result for document in documents for result in document["datasets"]]
     return sorted(results, key=lambda r: (r["name"] != "x_education", data.order_key(r["name"])))
+
+
+def resumed(path: Path, code: str, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """The datasets an interrupted run with the same code and options already measured, kept so that a
+    long run (hours at 50,000 leads) can go on where it stopped, in another session."""
+    if not path.is_file():
+        return []
+    document = json.loads(path.read_text())
+    if code.endswith("+changes") or document.get("code") != code:
+        raise SystemExit(f"--resume: {path} was measured by other code ({document.get('code')}, now {code})")
+    if document.get("options") != options:
+        raise SystemExit(f"--resume: {path} was measured with other options: {document.get('options')}")
+    return list(document["datasets"])
 
 
 def main() -> None:
@@ -364,6 +413,11 @@ def main() -> None:
         help="import leadforge bundles as `leadscore import leadforge` does (without opportunity events), "
         "with an opportunity_created event per opportunity, or both ways",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the datasets the --json file already holds (same code and options) and run only the rest",
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if args.render is not None:
@@ -373,17 +427,58 @@ def main() -> None:
     if args.quick:
         args.seeds, args.difficulties, args.n_leads, args.repeats = [1], ["intermediate"], 5_000, 1
     args.work.mkdir(parents=True, exist_ok=True)
-    commit = _commit()  # at the start: the code a run imports is the code of its start
+    commit, code = _commit(), _code()  # at the start: the code a run imports is the code of its start
+    options = {
+        key: getattr(args, key)
+        for key in (
+            "seeds",
+            "difficulties",
+            "n_leads",
+            "repeats",
+            "skip_x_education",
+            "skip_leadforge",
+            "opportunities",
+        )
+    } | {"shard": f"{args.shard[0]}/{args.shard[1]}"}
+    if args.resume and args.json is None:
+        parser.error("--resume needs --json")
     started = time.perf_counter()
-    results: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = resumed(args.json, code, options) if args.resume else []
+    done = {r["name"] for r in results}
+    if done:
+        print(f"resumed: {len(done)} datasets already measured in {args.json}")
+
+    def save(complete: bool) -> None:
+        """Written after every dataset, so that an interrupted run keeps what it measured."""
+        if args.json is None:
+            return
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "measured": datetime.now(UTC).date().isoformat(),
+            "command": " ".join(["python", "bench/quality.py", *sys.argv[1:]]),
+            "commit": commit,
+            "code": code,
+            "options": options,
+            "shard": options["shard"],
+            "complete": complete,
+            "seconds": round(time.perf_counter() - started, 1)
+            + sum(r.get("seconds", 0.0) for r in results if r["name"] in done),
+            "datasets": results,
+        }
+        temporary = args.json.with_suffix(".partial")
+        temporary.write_text(json.dumps(document, indent=2))
+        temporary.replace(args.json)
+
     shard, shards = args.shard
-    if not args.skip_x_education and shard == 0:
+    if not args.skip_x_education and shard == 0 and "x_education" not in done:
         if data.X_EDUCATION_CSV.is_file():
+            began = time.perf_counter()
             prepared = data.x_education(args.work)
             how = f"grouped random, {TEST_SHARE:.0%} held out, {args.repeats} seeds (mean)"
             splits = [random_split(prepared, seed) for seed in range(args.repeats)]
-            results.append(run_dataset(prepared, splits, how))
+            results.append(run_dataset(prepared, splits, how) | {"seconds": round(time.perf_counter() - began, 1)})
             print_dataset(results[-1], SCORES)
+            save(complete=False)
         else:
             print(f"X Education skipped: {data.X_EDUCATION_CSV} not found (see ../shared/datasets/README.md)")
     if not args.skip_leadforge:
@@ -391,22 +486,20 @@ def main() -> None:
         names = data.iter_names(args.seeds, args.difficulties)
         runs = [(seed, difficulty, o) for seed, difficulty in names for o in variants]
         for seed, difficulty, opportunities in runs[shard::shards]:
+            if data.leadforge_name(seed, difficulty, args.n_leads, opportunities) in done:
+                continue
+            began = time.perf_counter()
             prepared = data.leadforge(args.work, seed, difficulty, args.n_leads, opportunities)
             how = f"by time, newest {TEST_SHARE:.0%} of leads held out"
-            results.append(run_dataset(prepared, [time_split(prepared)], how))
+            results.append(
+                run_dataset(prepared, [time_split(prepared)], how) | {"seconds": round(time.perf_counter() - began, 1)}
+            )
             print_dataset(results[-1], SCORES)
+            save(complete=False)
             del prepared
     print_summary(results, SCORES)
+    save(complete=True)
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        document = {
-            "measured": datetime.now(UTC).date().isoformat(),
-            "command": " ".join(["python", "bench/quality.py", *sys.argv[1:]]),
-            "commit": commit,
-            "seconds": round(time.perf_counter() - started, 1),
-            "datasets": results,
-        }
-        args.json.write_text(json.dumps(document, indent=2))
         print(f"wrote {args.json}")
     if args.markdown is not None:
         args.markdown.write_text(markdown(results))

@@ -13,6 +13,7 @@ folder outside the repository; the shared data is read in place and never copied
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import json
 import re
@@ -256,16 +257,20 @@ def bundle_path(work: Path, seed: int, difficulty: str, n_leads: int) -> Path:
 
 
 def generate(work: Path, seed: int, difficulty: str, n_leads: int) -> tuple[Path, float]:
-    """``leadforge generate`` once per seed, difficulty and size; a finished bundle is reused."""
+    """``leadforge generate`` once per seed, difficulty and size; a finished bundle is reused. The shards of
+    a run want the same bundles at the same time: a lock makes the second wait for the first's bundle."""
     out = bundle_path(work, seed, difficulty, n_leads)
-    if (out / "manifest.json").exists():
-        return out, 0.0
-    started = time.perf_counter()
-    tool = Path(sys.executable).with_name("leadforge")
-    command = [str(tool), "generate", "--recipe", LEADFORGE_RECIPE, "--seed", str(seed), "--mode", "student_public"]
-    command += ["--difficulty", difficulty, "--n-leads", str(n_leads), "--out", str(out)]
-    subprocess.run(command, check=True, capture_output=True)
-    return out, time.perf_counter() - started
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_name(out.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "manifest.json").exists():
+            return out, 0.0
+        started = time.perf_counter()
+        tool = Path(sys.executable).with_name("leadforge")
+        command = [str(tool), "generate", "--recipe", LEADFORGE_RECIPE, "--seed", str(seed), "--mode", "student_public"]
+        command += ["--difficulty", difficulty, "--n-leads", str(n_leads), "--out", str(out)]
+        subprocess.run(command, check=True, capture_output=True)
+        return out, time.perf_counter() - started
 
 
 def _opportunity_events(store: Store, bundle: Path) -> IngestReport:
@@ -281,11 +286,15 @@ def _opportunity_events(store: Store, bundle: Path) -> IngestReport:
     return ingest_events(store, Scorer(store, []), events, as_of=NOW, now=NOW, source=f"{bundle} (opportunities)")
 
 
+def leadforge_name(seed: int, difficulty: str, n_leads: int, opportunities: bool) -> str:
+    return f"leadforge s{seed} {difficulty} n{n_leads}" + (" +opportunities" if opportunities else "")
+
+
 def leadforge(work: Path, seed: int, difficulty: str, n_leads: int, opportunities: bool = False) -> Prepared:
     """A bundle's raw tables imported into a store, its labels as outcomes, a row 30 days after creation.
     ``opportunities`` adds an ``opportunity_created`` event per opportunity to the touches, sessions and
     sales activities that ``leadscore import leadforge`` reads."""
-    name = f"leadforge s{seed} {difficulty} n{n_leads}" + (" +opportunities" if opportunities else "")
+    name = leadforge_name(seed, difficulty, n_leads, opportunities)
     bundle, generate_seconds = generate(work, seed, difficulty, n_leads)
     folder = work / "leadforge" / (bundle.name + ("-opportunities" if opportunities else ""))
     key = {"version": ROWS_VERSION, "code": FINGERPRINT, "snapshot_days": LEADFORGE_SNAPSHOT_DAYS}

@@ -4,6 +4,7 @@ probabilities, and the targets' arithmetic. The benchmark itself needs the share
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -90,9 +91,27 @@ def test_shards_join_into_the_order_of_one_run() -> None:
     shards[0].insert(0, "x_education")
     documents = [{"commit": "abc", "datasets": [{"name": n} for n in reversed(part)]} for part in shards]
     assert [r["name"] for r in quality.joined(documents)] == names
-    with pytest.raises(SystemExit, match="different commits"):
+    with pytest.raises(SystemExit, match="different code"):
         quality.joined([documents[0], {**documents[1], "commit": "def"}])
+    with pytest.raises(SystemExit, match="shard 1/2 has not finished"):
+        quality.joined([documents[0], {**documents[1], "shard": "1/2", "complete": False}])
     assert quality._shard("1/2") == (1, 2)
     for wrong in ("2/2", "a/2", "1"):
         with pytest.raises(Exception, match="expected I/N"):
             quality._shard(wrong)
+
+
+def test_a_run_resumes_only_with_the_same_code_and_options(tmp_path: Path) -> None:
+    """``--resume`` keeps an interrupted run's datasets only when the code and options that measured them
+    are the ones running now: otherwise the joined tables would mix two runs."""
+    path = tmp_path / "q0.json"
+    options = {"n_leads": 50_000, "shard": "0/2"}
+    assert quality.resumed(path, "abc", options) == []
+    path.write_text(json.dumps({"code": "abc", "options": options, "datasets": [{"name": "x_education"}]}))
+    assert quality.resumed(path, "abc", options) == [{"name": "x_education"}]
+    with pytest.raises(SystemExit, match="other code"):
+        quality.resumed(path, "abd", options)
+    with pytest.raises(SystemExit, match="other code"):
+        quality.resumed(path, "abc+changes", options)
+    with pytest.raises(SystemExit, match="other options"):
+        quality.resumed(path, "abc", options | {"n_leads": 20_000})
