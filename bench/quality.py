@@ -283,7 +283,9 @@ def _differences(
     return out
 
 
-def run_dataset(prepared: data.Prepared, splits: list[Split], how: str) -> dict[str, Any]:
+def run_dataset(prepared: data.Prepared, splits: list[Split], how: str, began: float) -> dict[str, Any]:
+    """Every score's figures on ``splits``; ``seconds`` counts from ``began``, the dataset's preparation
+    included."""
     evaluated = [evaluate(split) for split in splits]
     runs = [figures for figures, _ in evaluated]
     test = splits[0].test
@@ -302,18 +304,25 @@ def run_dataset(prepared: data.Prepared, splits: list[Split], how: str) -> dict[
     }
     result["differences"] = _differences(result["scores"], splits, [v for _, v in evaluated])
     result["targets"] = targets(result)
+    result["seconds"] = round(time.perf_counter() - began, 1)
     return result
+
+
+def _git(*args: str) -> str | None:
+    """A git command's output in this checkout; None outside one."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def _commit() -> str:
     """The checkout's commit, with ``+changes`` when files differ from it (other work in progress)."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
-        status = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
+    head, status = _git("rev-parse", "HEAD"), _git("status", "--porcelain")
+    if head is None or status is None:
         return "unknown"
-    return head.stdout.strip() + ("+changes" if status.stdout.strip() else "")
+    return head + ("+changes" if status else "")
 
 
 # What decides a figure: a later commit that touches none of these (docs, tests) measures the same, so a
@@ -330,22 +339,11 @@ CODE_PATHS = (
 
 def _code() -> str:
     """The git trees of ``CODE_PATHS`` at HEAD, hashed; ``+changes`` when any differs from HEAD."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        trees = subprocess.run(
-            ["git", "rev-parse", *(f"HEAD:{path}" for path in CODE_PATHS)],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--", *CODE_PATHS], cwd=root, capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
+    trees = _git("rev-parse", *(f"HEAD:{path}" for path in CODE_PATHS))
+    status = _git("status", "--porcelain", "--", *CODE_PATHS)
+    if trees is None or status is None:
         return "unknown"
-    digest = hashlib.sha1(trees.stdout.encode()).hexdigest()[:12]
-    return digest + ("+changes" if status.stdout.strip() else "")
+    return hashlib.sha1(trees.encode()).hexdigest()[:12] + ("+changes" if status else "")
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -359,7 +357,7 @@ def joined(documents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The datasets of one run's --json files (its shards), in the order one process would have run them."""
     if len({d.get("code", d["commit"]) for d in documents}) > 1:
         raise SystemExit("the --json files come from different code (src, bench/quality*, examples): not one run")
-    unfinished = [d.get("shard", "?") for d in documents if d.get("complete") is False]
+    unfinished = [d.get("options", {}).get("shard", "?") for d in documents if d.get("complete") is False]
     if unfinished:
         raise SystemExit(f"shard {', '.join(unfinished)} has not finished: resume it with --resume")
     results = [result for document in documents for result in document["datasets"]]
@@ -459,7 +457,6 @@ def main() -> None:
             "commit": commit,
             "code": code,
             "options": options,
-            "shard": options["shard"],
             "complete": complete,
             "seconds": round(time.perf_counter() - started, 1)
             + sum(r.get("seconds", 0.0) for r in results if r["name"] in done),
@@ -476,7 +473,7 @@ def main() -> None:
             prepared = data.x_education(args.work)
             how = f"grouped random, {TEST_SHARE:.0%} held out, {args.repeats} seeds (mean)"
             splits = [random_split(prepared, seed) for seed in range(args.repeats)]
-            results.append(run_dataset(prepared, splits, how) | {"seconds": round(time.perf_counter() - began, 1)})
+            results.append(run_dataset(prepared, splits, how, began))
             print_dataset(results[-1], SCORES)
             save(complete=False)
         else:
@@ -491,9 +488,7 @@ def main() -> None:
             began = time.perf_counter()
             prepared = data.leadforge(args.work, seed, difficulty, args.n_leads, opportunities)
             how = f"by time, newest {TEST_SHARE:.0%} of leads held out"
-            results.append(
-                run_dataset(prepared, [time_split(prepared)], how) | {"seconds": round(time.perf_counter() - began, 1)}
-            )
+            results.append(run_dataset(prepared, [time_split(prepared)], how, began))
             print_dataset(results[-1], SCORES)
             save(complete=False)
             del prepared

@@ -94,7 +94,7 @@ def test_shards_join_into_the_order_of_one_run() -> None:
     with pytest.raises(SystemExit, match="different code"):
         quality.joined([documents[0], {**documents[1], "commit": "def"}])
     with pytest.raises(SystemExit, match="shard 1/2 has not finished"):
-        quality.joined([documents[0], {**documents[1], "shard": "1/2", "complete": False}])
+        quality.joined([documents[0], {**documents[1], "options": {"shard": "1/2"}, "complete": False}])
     assert quality._shard("1/2") == (1, 2)
     for wrong in ("2/2", "a/2", "1"):
         with pytest.raises(Exception, match="expected I/N"):

@@ -111,7 +111,5 @@ def summary(card: Scorecard, output: Path) -> str:
 
 def _selects(threshold: Threshold) -> str:
     standing = f"top {threshold.share:.1%} of training rows at their snapshot, {threshold.precision:.1%} converted"
-    if threshold.reached is None or threshold.reached_precision is None:
-        return standing
-    reached = f"reached by {threshold.reached:.1%} of training rows' leads by their snapshot"
-    return f"{reached}, {threshold.reached_precision:.1%} converted; {standing}"
+    words = threshold.reached_words
+    return f"{words}; {standing}" if words else standing

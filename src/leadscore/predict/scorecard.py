@@ -71,6 +71,16 @@ class Threshold:
     reached: float | None = None
     reached_precision: float | None = None
 
+    @property
+    def reached_words(self) -> str | None:
+        """What a threshold picked on peaks selects, in words for the model file and the CLI."""
+        if self.reached is None or self.reached_precision is None:
+            return None
+        return (
+            f"reached by {self.reached:.1%} of training rows' leads by their snapshot, "
+            f"{self.reached_precision:.1%} of them converted"
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Scorecard:

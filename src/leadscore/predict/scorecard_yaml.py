@@ -213,12 +213,8 @@ def _bands(card: Scorecard) -> list[str]:
 
 def _reached(threshold: Threshold) -> str:
     """What a stage's threshold was picked on, when it was picked on each lead's highest total."""
-    if threshold.reached is None or threshold.reached_precision is None:
-        return ""
-    return (
-        f"  # reached by {threshold.reached:.1%} of training rows' leads by their snapshot, "
-        f"{threshold.reached_precision:.1%} of them converted"
-    )
+    words = threshold.reached_words
+    return f"  # {words}" if words else ""
 
 
 def to_yaml(card: Scorecard) -> str:
