@@ -189,6 +189,7 @@ def test_too_few_outcomes_are_refused(rows: list[Row]) -> None:
             "decay",
         ),
         ("{name: demo, event: demo, points: 5, window_days: 14}", "a window of 7, 30 or 90 days"),
+        ("{name: demo, event: demo, points: 5, max_points: 10, window_days: 14}", "or to count at most one event"),
         ("{name: demo, event: demo, points: 5}", "a window of 7, 30 or 90 days"),
     ],
 )
@@ -202,10 +203,21 @@ def test_scoring_from_features_refuses_what_rows_cannot_reproduce(rows: list[Row
         "name: m\ninactivity: {every_days: 7, points: -2}\nengagement:\n"
         "  - {name: demo, event: demo, points: 5, window_days: 30}\n"
     )
-    with pytest.raises(ValueError, match=r"no events\.demo\.days_since_last column, which an inactivity penalty needs"):
+    with pytest.raises(ValueError, match=r"no events\.demo\.days_since_last column, which an inactivity penalty or"):
         score_rows(quiet, rows[:1])
     window = loads_model("name: m\nengagement:\n  - {name: demo, event: demo, points: 5, window_days: 30}\n")
     assert score_rows(window, [_with_counts(rows[0], 3)]).tolist() == [15.0]
+    # Any other window is fine for a rule counting one event at most, which the last event's time decides.
+    recent = loads_model(
+        "name: m\nengagement:\n  - {name: demo, event: demo, points: 5, max_points: 5, window_days: 14}\n"
+    )
+    with pytest.raises(ValueError, match=r"no events\.demo\.days_since_last column, which .* a rule over a window"):
+        score_rows(recent, [_with_counts(rows[0], 3)])
+    for days, points in ((13.9, 5.0), (14.0, 0.0), (20.0, 0.0)):
+        timed = replace(_with_counts(rows[0], 3), features={**_with_counts(rows[0], 3).features})
+        timed.features["events.demo.7d"] = 0
+        timed.features["events.demo.days_since_last"] = days
+        assert score_rows(recent, [timed]).tolist() == [points], days
 
 
 def test_cuts_are_the_roundest_number_that_splits_the_same_way() -> None:

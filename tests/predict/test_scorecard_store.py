@@ -14,6 +14,7 @@ from leadscore.engine.types import to_micros
 from leadscore.predict.dataset import Row, Snapshots, training_rows
 from leadscore.predict.facets import discover
 from leadscore.predict.scorecard import Scorecard, fit_scorecard
+from leadscore.predict.scorecard_bins import RECENCY_DAYS
 from leadscore.predict.scorecard_scoring import score_rows
 from leadscore.store.protocol import Store
 
@@ -68,6 +69,19 @@ def test_an_inactivity_penalty_scores_the_stored_events_as_the_fit_did(store: St
     assert card.inactivity is not None and card.inactivity.points < 0, card.to_yaml()
     assert card.model().inactivity is not None
     assert "inactivity: {every_days:" in card.to_yaml() and "since: any_event}" in card.to_yaml()
+    _assert_engine_agrees(store, card, rows)
+
+
+def test_points_for_a_recent_last_event_score_the_stored_events_as_the_fit_did(store: Store) -> None:
+    """Odds that fall with the days since the last event are also said by "any <type> in the last W days"
+    over windows the rows count nothing for (``RECENCY_DAYS``): the row's last-event time decides them, and
+    the engine, reading the stored events, agrees to the cent."""
+    load_crm(store, recency=True)
+    rows = list(training_rows(store, [], Snapshots((SNAPSHOT_DAYS,)), 90, OBSERVED_UNTIL))
+    card = fit_scorecard(rows)
+    recent = [r for r in card.rules if r.candidate.window_days in RECENCY_DAYS and r.points]
+    assert recent and all(r.candidate.cap == 1 for r in recent), card.to_yaml()
+    assert f"window_days: {recent[0].candidate.window_days}" in card.to_yaml()
     _assert_engine_agrees(store, card, rows)
 
 

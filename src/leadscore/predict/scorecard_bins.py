@@ -13,6 +13,12 @@ any shape of points against the count, flat after the largest cap. A facet count
 equals: <value>, case_sensitive: true}``: a demo form is worth more than a newsletter form. Sums of a numeric
 property have no rule to say them, and are left out.
 
+How long ago a type's last event happened says more than the 7/30/90-day counts can: an opportunity opened
+three weeks ago has had time to close, one opened yesterday has not. So each type (and facet) also gets "any
+<type> in the last W days" for the windows of ``RECENCY_DAYS``: one rule counting at most one event, which
+the row's ``days_since_last`` column decides exactly. Together with the 7/30/90-day ones they bin the
+recency of the last event.
+
 A column is computed by the engine itself: a bin's condition is compiled with the engine's predicates and
 tested on each distinct value, so what the fit learned from is exactly what the emitted model scores.
 """
@@ -32,14 +38,16 @@ from numpy.typing import NDArray
 
 from leadscore.engine.compiled import lead_access
 from leadscore.engine.predicates import as_number, compile_condition, is_missing
-from leadscore.engine.types import Account, Lead
+from leadscore.engine.types import US_PER_DAY, Account, Lead, to_micros
 from leadscore.model.rules import FitRule
 from leadscore.predict.dataset import WINDOWS_DAYS, Row
 from leadscore.predict.facets import count_column
-from leadscore.predict.scorecard_scoring import exact_facet
+from leadscore.predict.scorecard_scoring import exact_facet, last_occurrences
 
 #: Caps tried on each event count; one is kept when enough leads reach it.
 CAPS = (1, 2, 3, 5, 10, 20, 50)
+#: Windows of the "any <type> in the last W days" rules, besides the counts' 7, 30 and 90 days.
+RECENCY_DAYS = (3, 14, 21, 45, 60)
 QUANTILE_BINS = 8
 MAX_CATEGORIES = 30
 #: A field is numeric when this share of its values read as numbers.
@@ -90,10 +98,14 @@ def design(rows: Sequence[Row], min_support: int, exclude: Sequence[str] = ()) -
                 reference = max(range(len(bins)), key=lambda i: bins[i][1].sum())
                 references[field] = (bins[reference][0].label, bins[reference][1] > 0)
                 found += [item for i, item in enumerate(bins) if i != reference]
-    for kind, where, window in _count_columns(names):
+    at_us = np.array([to_micros(r.snapshot) for r in rows], dtype=np.int64)
+    counted = _count_columns(names)
+    for at, (kind, where, window) in enumerate(counted):
         column = count_column(kind, where, window)
         counts = np.array([r.features.get(column) or 0 for r in rows], dtype=np.float64)
         found += _capped_counts(kind, where, window, counts, min_support)
+        if at + 1 == len(counted) or counted[at + 1][:2] != (kind, where):  # after the key's own counts
+            found += _recency(kind, where, rows, at_us, min_support)
     kept: list[Candidate] = []
     columns: list[NDArray[np.float64]] = []
     seen: set[bytes] = set()
@@ -181,6 +193,30 @@ def _capped_counts(
         name = f"{stem}_{window}d" + (f"_upto_{cap}" if cap > 1 else "_any")
         candidate = Candidate(name, kind, label, event=kind, window_days=window, cap=cap, where=where)
         out.append((candidate, np.minimum(counts, cap)))
+    return out
+
+
+def _recency(
+    kind: str, where: tuple[str, str] | None, rows: Sequence[Row], at_us: NDArray[np.int64], min_support: int
+) -> list[tuple[Candidate, NDArray[np.float64]]]:
+    """Per window of ``RECENCY_DAYS``, "any <type> in the last W days": 1 when the last event is in it (the
+    engine's window holds what happened after ``as_of - W``). Nothing for rows without a usable last-event
+    column: their counts alone are used."""
+    try:
+        last = last_occurrences(rows, (kind, where), at_us)
+    except ValueError:
+        return []
+    ago = at_us.astype(np.float64) - last  # NaN: no such event
+    what = kind if where is None else f"{kind} with {where[0]} {where[1]}"
+    stem = slug(kind) if where is None else f"{slug(kind)}_{slug(where[0])}_{slug(where[1])}"
+    out = []
+    for window in RECENCY_DAYS:
+        column = (ago < window * US_PER_DAY).astype(np.float64)  # NaN compares False
+        if column.sum() < min_support:
+            continue
+        label = f"any {what} in the last {window} days"
+        candidate = Candidate(f"{stem}_{window}d_any", kind, label, event=kind, window_days=window, cap=1, where=where)
+        out.append((candidate, column))
     return out
 
 

@@ -6,15 +6,18 @@ ones, and each event type's occurrences from its ``events.<type>.<7,30,90>d`` co
 
 That is exact for the models ``fit_scorecard`` writes, and refused for any other: an engagement rule may
 only count an event type or one of its facets (no other ``where``, no ``once`` or ``limit``), without
-decay, over a 7, 30 or 90-day window. Under those rules a score depends on the counts in those windows and
-on nothing else about when the events happened, so placing ``c7`` occurrences one day before the
-snapshot, ``c30 - c7`` fifteen days before and ``c90 - c30`` sixty days before gives the engine exactly the
-score it gives the real events.
+decay, over a 7, 30 or 90-day window, or over any window when it counts at most one event (``max_points``
+no more than its points: "any <type> in the last W days"). Under those rules a score depends on the counts
+in the 7, 30 and 90-day windows and on the time of the last event, and on nothing else about when the events
+happened, so placing ``c7`` occurrences one day before the snapshot, ``c30 - c7`` fifteen days before and
+``c90 - c30`` sixty days before, the most recent at the last event's time when a rule needs it, gives the
+engine exactly the score it gives the real events.
 
-An inactivity penalty also needs the time of the last event each rule matched, and the lead's creation
-when there is none: rows carry both (``events.<type>.days_since_last`` and its facet twin, ``age_days``),
-in unrounded days, which give back the microsecond. The most recent placed occurrence moves to that time
-(kept inside the window its counts put it in), so a penalty the engine counts from it is what the fit
+A rule counting at most one event over another window needs the time of the last event it matched; an
+inactivity penalty needs it too, and the lead's creation when there is none. Rows carry both
+(``events.<type>.days_since_last`` and its facet twin, ``age_days``), in unrounded days, which give back
+the microsecond. The most recent placed occurrence moves to that time (kept inside the window its counts put
+it in), so the engine finds it in the same windows as the fit did, and counts a penalty from it as the fit
 counted. With ``since: any_event`` (what ``fit_scorecard`` writes), the penalty counts from the slot every
 event matches, which gets one occurrence at the latest of the lead's types' last events (``last_event``):
 rows carry a last-event column for every type of the store.
@@ -29,7 +32,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from leadscore.engine.compiled import CompiledModel
+from leadscore.engine.compiled import CompiledEngagementRule, CompiledModel
 from leadscore.engine.engagement import Occurrence
 from leadscore.engine.predicates import as_number
 from leadscore.engine.scoring import ScoreCents, assemble_cents
@@ -41,6 +44,7 @@ from leadscore.predict.dataset import WINDOWS_DAYS, Row
 from leadscore.predict.facets import count_column, last_column
 
 _ABSENT = object()
+_NEEDS_LAST = "an inactivity penalty or a rule over a window other than 7, 30 or 90 days needs"
 LAST_SUFFIX = ".days_since_last"
 
 #: Where the synthetic occurrences of each window go, in days before the snapshot.
@@ -96,10 +100,23 @@ def check_scorable(compiled: CompiledModel) -> None:
             facet_of(rule)
         except ValueError as error:
             raise ValueError(f"{model.key}: {error}") from None
-        if window not in WINDOWS_DAYS:
+        if window not in WINDOWS_DAYS and not (window is not None and counts_one(crule)):
             raise ValueError(
-                f"{model.key}: engagement rule {rule.name!r} needs a window of 7, 30 or 90 days, as rows count"
+                f"{model.key}: engagement rule {rule.name!r} needs a window of 7, 30 or 90 days, as rows count, "
+                "or to count at most one event (max_points no more than its points)"
             )
+
+
+def counts_one(crule: CompiledEngagementRule) -> bool:
+    """Whether the rule's points stop at its first event: then only the last event's time matters to it."""
+    return crule.max_points is not None and crule.max_points <= abs(crule.points)
+
+
+def needs_last(compiled: CompiledModel) -> bool:
+    """Whether the row's last-event times decide the score: an inactivity penalty, or a rule over a window
+    the counts do not give."""
+    off_grid = any(c.window_us is not None and c.window_us / US_PER_DAY not in WINDOWS_DAYS for c in compiled.rules)
+    return compiled.model.inactivity is not None or off_grid
 
 
 def lead_of(row: Row) -> Lead:
@@ -129,7 +146,7 @@ def last_occurrence(row: Row, key: EventKey, counts: list[int]) -> Occurrence | 
     the window the counts put it in (a row written with rounded days may put it a little outside)."""
     column = last_column(*key)
     if column not in row.features:
-        raise ValueError(f"row for {row.lead_id}: no {column} column, which an inactivity penalty needs")
+        raise ValueError(f"row for {row.lead_id}: no {column} column, which {_NEEDS_LAST}")
     days = row.features[column]
     at_us = to_micros(row.snapshot)
     if days is None:
@@ -161,7 +178,7 @@ def last_occurrences(rows: Sequence[Row], key: EventKey, at_us: NDArray[np.int64
     values = [r.features.get(column, _ABSENT) for r in rows]
     if any(v is _ABSENT for v in values):
         lead = rows[values.index(_ABSENT)].lead_id
-        raise ValueError(f"row for {lead}: no {column} column, which an inactivity penalty needs")
+        raise ValueError(f"row for {lead}: no {column} column, which {_NEEDS_LAST}")
     days = np.array([np.nan if v is None else float(v) for v in values])
     unexplained = np.flatnonzero(np.isnan(days) & (counts[:, -1] > 0))
     if len(unexplained):
@@ -221,7 +238,7 @@ def occurrences_of_row(compiled: CompiledModel, row: Row, counted: Counted | Non
     """Per engagement rule, occurrences placed so that each window holds the row's count of the events the
     rule matches (a rule with a ``where`` is handed only those: the engine's test on them would pass)."""
     at_us = to_micros(row.snapshot)
-    timed = compiled.model.inactivity is not None
+    timed = needs_last(compiled)
     per_count: dict[EventKey, list[Occurrence]] = {}
     out: list[list[Occurrence]] = []
     for key in counted if counted is not None else counted_events(compiled):
