@@ -14,11 +14,12 @@ import pytest
 import yaml
 
 from leadscore.engine.compiled import CompiledModel
+from leadscore.engine.types import US_PER_DAY
 from leadscore.model.conditions import FieldTest
 from leadscore.model.loader import load_model, loads_model
 from leadscore.predict.dataset import Row
 from leadscore.predict.scorecard import Scorecard, ScorecardRule, fit_scorecard
-from leadscore.predict.scorecard_bins import _count_columns, nice_cut
+from leadscore.predict.scorecard_bins import RECENCY_DAYS, _count_columns, design, nice_cut
 from leadscore.predict.scorecard_scoring import score_row, score_rows
 from leadscore.predict.scorecard_yaml import _value
 from leadscore.predict.train import TooFewOutcomes
@@ -261,3 +262,47 @@ def test_only_columns_a_rule_can_say_exactly_become_counts() -> None:
 @pytest.mark.parametrize("text", ["x\x85y", "x\x80y", "x\x7fy", "yes", "null", "1e3", "a: b", '"q"', "#x", "é😀"])
 def test_a_value_written_to_the_model_file_reads_back_as_itself(text: str) -> None:
     assert yaml.safe_load(f"[{_value(text)}]") == [text]
+
+
+def _recent_rows(ages: list[float | None]) -> list[Row]:
+    """Rows whose last demo request was ``ages`` days before the snapshot (None: never), 20 of each."""
+    rows = []
+    for n, age in enumerate(ages * 20):
+        counts = int(age is not None and age < 90)
+        features: dict[str, Any] = {f"events.demo.{w}d": int(age is not None and age < w) for w in (7, 30, 90)}
+        features.update({"events.demo.90d": counts, "events.demo.days_since_last": age, "field.plan": "a"})
+        rows.append(Row(f"L{n}", SNAPSHOT, n % 2, True, False, features, None))
+    return rows
+
+
+def test_any_in_the_last_days_is_decided_as_the_engine_decides_at_the_window_edge() -> None:
+    """The engine's 14-day window holds what happened after ``as_of - 14 days``: a demo exactly 14 days old is
+    out, one a microsecond younger is in. The fit's column says the same, and so does the row scoring."""
+    younger = 14 - 1 / US_PER_DAY
+    rows = _recent_rows([younger, 14.0, 20.0, None])
+    built = design(rows, min_support=5)
+    names = [c.name for c in built.candidates]
+    column = built.matrix[:, names.index("demo_14d_any")]
+    assert column[:4].tolist() == [1.0, 0.0, 0.0, 0.0]
+    model = loads_model(
+        "name: m\nengagement:\n  - {name: demo_14d_any, event: demo, points: 5, max_points: 5, window_days: 14}\n"
+    )
+    assert score_rows(model, rows[:4]).tolist() == [5.0, 0.0, 0.0, 0.0]
+
+
+def test_a_left_out_last_event_column_decides_no_rule() -> None:
+    rows = _recent_rows([2.0, 10.0, 20.0, 50.0, None])
+    assert any(c.window_days == 14 for c in design(rows, min_support=5).candidates)
+    left_out = design(rows, min_support=5, exclude=("events.demo.days_since_last",)).candidates
+    assert left_out and not any(c.window_days in RECENCY_DAYS for c in left_out)
+
+
+def test_only_events_a_rule_over_another_window_counts_need_their_last_event() -> None:
+    """A recency rule on demo requests needs their last one's time; page views counted over 30 days do not."""
+    row = _recent_rows([10.0])[0]
+    row.features.update({"events.view.7d": 1, "events.view.30d": 2, "events.view.90d": 2})
+    model = loads_model(
+        "name: m\nengagement:\n  - {name: demo_14d_any, event: demo, points: 5, max_points: 5, window_days: 14}\n"
+        "  - {name: views, event: view, points: 1, max_points: 9, window_days: 30}\n"
+    )
+    assert score_rows(model, [row]).tolist() == [7.0]

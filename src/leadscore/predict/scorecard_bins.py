@@ -41,7 +41,7 @@ from leadscore.engine.predicates import as_number, compile_condition, is_missing
 from leadscore.engine.types import US_PER_DAY, Account, Lead, to_micros
 from leadscore.model.rules import FitRule
 from leadscore.predict.dataset import WINDOWS_DAYS, Row
-from leadscore.predict.facets import count_column
+from leadscore.predict.facets import count_column, last_column
 from leadscore.predict.scorecard_scoring import exact_facet, last_occurrences
 
 #: Caps tried on each event count; one is kept when enough leads reach it.
@@ -104,7 +104,8 @@ def design(rows: Sequence[Row], min_support: int, exclude: Sequence[str] = ()) -
         column = count_column(kind, where, window)
         counts = np.array([r.features.get(column) or 0 for r in rows], dtype=np.float64)
         found += _capped_counts(kind, where, window, counts, min_support)
-        if at + 1 == len(counted) or counted[at + 1][:2] != (kind, where):  # after the key's own counts
+        last_known = last_column(kind, where) in names  # not left out
+        if last_known and (at + 1 == len(counted) or counted[at + 1][:2] != (kind, where)):  # after its counts
             found += _recency(kind, where, rows, at_us, min_support)
     kept: list[Candidate] = []
     columns: list[NDArray[np.float64]] = []

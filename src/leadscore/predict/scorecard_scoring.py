@@ -20,7 +20,9 @@ the microsecond. The most recent placed occurrence moves to that time (kept insi
 it in), so the engine finds it in the same windows as the fit did, and counts a penalty from it as the fit
 counted. With ``since: any_event`` (what ``fit_scorecard`` writes), the penalty counts from the slot every
 event matches, which gets one occurrence at the latest of the lead's types' last events (``last_event``):
-rows carry a last-event column for every type of the store.
+rows carry a last-event column for every type of the store. Rows whose days were rounded (written by hand,
+or by an older ``leadscore dataset``, to three decimals) are scored as the fit saw them, but an event within
+the rounding of a window's edge may fall on the other side of it for the engine.
 """
 
 from __future__ import annotations
@@ -112,11 +114,16 @@ def counts_one(crule: CompiledEngagementRule) -> bool:
     return crule.max_points is not None and crule.max_points <= abs(crule.points)
 
 
-def needs_last(compiled: CompiledModel) -> bool:
-    """Whether the row's last-event times decide the score: an inactivity penalty, or a rule over a window
-    the counts do not give."""
-    off_grid = any(c.window_us is not None and c.window_us / US_PER_DAY not in WINDOWS_DAYS for c in compiled.rules)
-    return compiled.model.inactivity is not None or off_grid
+def timed_keys(compiled: CompiledModel, counted: Counted) -> set[EventKey]:
+    """The events whose last one's time decides the score: all of them under an inactivity penalty, else
+    those a rule counts over a window the counts do not give (only their last-event columns are needed)."""
+    if compiled.model.inactivity is not None:
+        return set(counted)
+    return {
+        key
+        for key, crule in zip(counted, compiled.rules, strict=True)
+        if crule.window_us is not None and crule.window_us / US_PER_DAY not in WINDOWS_DAYS
+    }
 
 
 def lead_of(row: Row) -> Lead:
@@ -238,10 +245,11 @@ def occurrences_of_row(compiled: CompiledModel, row: Row, counted: Counted | Non
     """Per engagement rule, occurrences placed so that each window holds the row's count of the events the
     rule matches (a rule with a ``where`` is handed only those: the engine's test on them would pass)."""
     at_us = to_micros(row.snapshot)
-    timed = needs_last(compiled)
+    keys = counted if counted is not None else counted_events(compiled)
+    timed = timed_keys(compiled, keys)
     per_count: dict[EventKey, list[Occurrence]] = {}
     out: list[list[Occurrence]] = []
-    for key in counted if counted is not None else counted_events(compiled):
+    for key in keys:
         if key not in per_count:
             counts = _counts(row, key)
             times: list[Occurrence] = []
@@ -250,7 +258,7 @@ def occurrences_of_row(compiled: CompiledModel, row: Row, counted: Counted | Non
                 times += [at_us - _PLACES[window] * US_PER_DAY] * (count - previous)
                 previous = count
             times.sort()
-            if timed and (last := last_occurrence(row, key, counts)) is not None:
+            if key in timed and (last := last_occurrence(row, key, counts)) is not None:
                 # Every placed occurrence after it moves to it: its window still holds them all.
                 times = [*(min(t, last) for t in times[:-1]), last]
             per_count[key] = times
