@@ -104,8 +104,8 @@ def design(rows: Sequence[Row], min_support: int, exclude: Sequence[str] = ()) -
         column = count_column(kind, where, window)
         counts = np.array([r.features.get(column) or 0 for r in rows], dtype=np.float64)
         found += _capped_counts(kind, where, window, counts, min_support)
-        last_known = last_column(kind, where) in names  # not left out
-        if last_known and (at + 1 == len(counted) or counted[at + 1][:2] != (kind, where)):  # after its counts
+        key_done = at + 1 == len(counted) or counted[at + 1][:2] != (kind, where)  # after its own counts
+        if key_done and last_column(kind, where) in names:  # its last event not left out
             found += _recency(kind, where, rows, at_us, min_support)
     kept: list[Candidate] = []
     columns: list[NDArray[np.float64]] = []
@@ -185,8 +185,7 @@ def _capped_counts(
     kind: str, where: tuple[str, str] | None, window: int, counts: NDArray[np.float64], min_support: int
 ) -> list[tuple[Candidate, NDArray[np.float64]]]:
     out = []
-    what = kind if where is None else f"{kind} with {where[0]} {where[1]}"
-    stem = slug(kind) if where is None else f"{slug(kind)}_{slug(where[0])}_{slug(where[1])}"
+    what, stem = _described(kind, where)
     for cap in CAPS:
         if int((counts >= cap).sum()) < min_support:
             break
@@ -195,6 +194,13 @@ def _capped_counts(
         candidate = Candidate(name, kind, label, event=kind, window_days=window, cap=cap, where=where)
         out.append((candidate, np.minimum(counts, cap)))
     return out
+
+
+def _described(kind: str, where: tuple[str, str] | None) -> tuple[str, str]:
+    """What a count's rules count, in words for their labels and as the stem of their names."""
+    if where is None:
+        return kind, slug(kind)
+    return f"{kind} with {where[0]} {where[1]}", f"{slug(kind)}_{slug(where[0])}_{slug(where[1])}"
 
 
 def _recency(
@@ -208,8 +214,7 @@ def _recency(
     except ValueError:
         return []
     ago = at_us.astype(np.float64) - last  # NaN: no such event
-    what = kind if where is None else f"{kind} with {where[0]} {where[1]}"
-    stem = slug(kind) if where is None else f"{slug(kind)}_{slug(where[0])}_{slug(where[1])}"
+    what, stem = _described(kind, where)
     out = []
     for window in RECENCY_DAYS:
         column = (ago < window * US_PER_DAY).astype(np.float64)  # NaN compares False

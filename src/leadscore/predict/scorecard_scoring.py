@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,7 +55,13 @@ _PLACES = {7: 1, 30: 15, 90: 60}
 
 #: An event type, and the property value a facet rule requires of it.
 EventKey = tuple[str, tuple[str, str] | None]
-Counted = list[EventKey]
+
+
+class Counted(NamedTuple):
+    """Per engagement rule, the events it counts; and those whose last one's time decides the score."""
+
+    keys: list[EventKey]
+    timed: set[EventKey]
 
 
 def exact_facet(key: str, value: str) -> bool:
@@ -102,11 +109,16 @@ def check_scorable(compiled: CompiledModel) -> None:
             facet_of(rule)
         except ValueError as error:
             raise ValueError(f"{model.key}: {error}") from None
-        if window not in WINDOWS_DAYS and not (window is not None and counts_one(crule)):
+        if window is None or (off_grid(crule) and not counts_one(crule)):
             raise ValueError(
                 f"{model.key}: engagement rule {rule.name!r} needs a window of 7, 30 or 90 days, as rows count, "
                 "or to count at most one event (max_points no more than its points)"
             )
+
+
+def off_grid(crule: CompiledEngagementRule) -> bool:
+    """Whether the rule counts over a window the rows hold no counts for."""
+    return crule.window_us is not None and crule.window_us / US_PER_DAY not in WINDOWS_DAYS
 
 
 def counts_one(crule: CompiledEngagementRule) -> bool:
@@ -114,16 +126,12 @@ def counts_one(crule: CompiledEngagementRule) -> bool:
     return crule.max_points is not None and crule.max_points <= abs(crule.points)
 
 
-def timed_keys(compiled: CompiledModel, counted: Counted) -> set[EventKey]:
+def timed_keys(compiled: CompiledModel, counted: list[EventKey]) -> set[EventKey]:
     """The events whose last one's time decides the score: all of them under an inactivity penalty, else
     those a rule counts over a window the counts do not give (only their last-event columns are needed)."""
     if compiled.model.inactivity is not None:
         return set(counted)
-    return {
-        key
-        for key, crule in zip(counted, compiled.rules, strict=True)
-        if crule.window_us is not None and crule.window_us / US_PER_DAY not in WINDOWS_DAYS
-    }
+    return {key for key, crule in zip(counted, compiled.rules, strict=True) if off_grid(crule)}
 
 
 def lead_of(row: Row) -> Lead:
@@ -236,20 +244,20 @@ def inactivity_since(row: Row) -> Occurrence | None:
 
 
 def counted_events(compiled: CompiledModel) -> Counted:
-    """Per engagement rule, the event type and the facet it counts: the same for every row, so worked out
-    once per model."""
-    return [(crule.rule.event, facet_of(crule.rule)) for crule in compiled.rules]
+    """Per engagement rule, the event type and the facet it counts, and which need their last event's time:
+    the same for every row, so worked out once per model."""
+    keys = [(crule.rule.event, facet_of(crule.rule)) for crule in compiled.rules]
+    return Counted(keys, timed_keys(compiled, keys))
 
 
 def occurrences_of_row(compiled: CompiledModel, row: Row, counted: Counted | None = None) -> list[list[Occurrence]]:
     """Per engagement rule, occurrences placed so that each window holds the row's count of the events the
     rule matches (a rule with a ``where`` is handed only those: the engine's test on them would pass)."""
     at_us = to_micros(row.snapshot)
-    keys = counted if counted is not None else counted_events(compiled)
-    timed = timed_keys(compiled, keys)
+    counted = counted if counted is not None else counted_events(compiled)
     per_count: dict[EventKey, list[Occurrence]] = {}
     out: list[list[Occurrence]] = []
-    for key in keys:
+    for key in counted.keys:
         if key not in per_count:
             counts = _counts(row, key)
             times: list[Occurrence] = []
@@ -258,7 +266,7 @@ def occurrences_of_row(compiled: CompiledModel, row: Row, counted: Counted | Non
                 times += [at_us - _PLACES[window] * US_PER_DAY] * (count - previous)
                 previous = count
             times.sort()
-            if key in timed and (last := last_occurrence(row, key, counts)) is not None:
+            if key in counted.timed and (last := last_occurrence(row, key, counts)) is not None:
                 # Every placed occurrence after it moves to it: its window still holds them all.
                 times = [*(min(t, last) for t in times[:-1]), last]
             per_count[key] = times
