@@ -1,21 +1,36 @@
 """How the scorecard picks its penalty strength and inactivity penalty together: a penalty is kept only
 where it lifts the folds' AUC past what they cannot tell apart, and past the same strength without one;
 its points are screened beside the rules' fixed log-odds with a two-parameter fit that must recover a
-known slope; and the penalty fitted counts from the lead's last event of any type."""
+known slope; the penalty fitted counts from the lead's last event of any type; and the lasso that picks the
+rules keeps the fields that move the odds and drops most that do not, never leaving the card empty."""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
 from scorecard_crm import OBSERVED_UNTIL, SNAPSHOT_DAYS, load_crm
 
-from leadscore.predict.dataset import Snapshots, training_rows
+from leadscore.predict import scorecard_choice as choice
+from leadscore.predict.dataset import Row, Snapshots, training_rows
 from leadscore.predict.facets import discover
+from leadscore.predict.scorecard import fit_scorecard
 from leadscore.predict.scorecard_bins import design
-from leadscore.predict.scorecard_choice import _offset_slope, _Option, _periods, _pick, fit_points, since_last_event
+from leadscore.predict.scorecard_choice import (
+    _offset_slope,
+    _Option,
+    _periods,
+    _pick,
+    fit_points,
+    select_rules,
+    since_last_event,
+)
 from leadscore.store.protocol import Store
+
+SNAPSHOT = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def option(
@@ -121,3 +136,53 @@ def test_the_penalty_fitted_counts_from_the_last_event_of_any_type(store: Store)
     every, cap = fitted.inactivity.every_days, fitted.inactivity.cap
     assert np.array_equal(fitted.periods, _periods(elapsed, every, cap))
     assert len(fitted.coefficients) == built.matrix.shape[1]
+
+
+def noisy_rows(n: int = 6000, signals: int = 3, noise: int = 60, seed: int = 11) -> list[Row]:
+    """``signals`` yes/no fields that each double the odds, and ``noise`` that play no part."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        features: dict[str, Any] = {f"field.s{j}": str(rng.choice(["no", "yes"])) for j in range(signals)}
+        features |= {f"field.n{j}": str(rng.choice(["no", "yes"])) for j in range(noise)}
+        logit = -2.0 + math.log(2) * sum(features[f"field.s{j}"] == "yes" for j in range(signals))
+        label = int(rng.random() < 1 / (1 + math.exp(-logit)))
+        rows.append(Row(f"L{i}", SNAPSHOT, label, True, False, features, None))
+    return rows
+
+
+def test_the_lasso_keeps_the_fields_that_move_the_odds_and_few_that_do_not() -> None:
+    """Sixty fields of noise beside three of signal: an L2 fit gives all 63 points; the lasso keeps the
+    three, and drops most of the noise."""
+    rows = noisy_rows()
+    built = design(rows, 20)
+    y = np.array([r.label for r in rows], dtype=np.int64)
+    cut, selection = select_rules(rows, built, y)
+    kept = {c.group for c in cut.candidates}
+    assert {"s0", "s1", "s2"} <= kept
+    assert len(kept - {"s0", "s1", "s2"}) <= 6
+    assert selection.candidates == 63 and selection.strength is not None
+    assert [built.candidates[i] for i in selection.kept] == cut.candidates
+    np.testing.assert_array_equal(cut.matrix, built.matrix[:, selection.kept])
+
+
+def test_a_penalty_too_strong_to_keep_anything_gives_way_to_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the folds cannot tell the strengths apart, the strongest is chosen; where it keeps no rule at
+    all on the whole rows, the next strength that keeps one is taken, never an empty card."""
+    rows = noisy_rows(n=3000, signals=1, noise=5)
+    built = design(rows, 20)
+    y = np.array([r.label for r in rows], dtype=np.int64)
+    monkeypatch.setattr(choice, "SELECTION_GRID", (1e-6, 1e-5, 0.1))
+    monkeypatch.setattr(choice, "_simplest", lambda options: options[0])
+    cut, selection = select_rules(rows, built, y)
+    assert selection.strength == 0.1 and len(cut.candidates) >= 1
+
+
+def test_the_card_says_how_many_candidates_the_lasso_kept() -> None:
+    rows = noisy_rows()
+    card = fit_scorecard(rows, name="noisy")
+    assert card.selection is not None and card.selection.strength is not None
+    text = card.to_yaml()
+    assert f"picked from {card.selection.candidates:,} candidate bins" in text
+    assert f"kept {len(card.selection.kept):,} of them" in text
+    assert len(card.rules) <= len(card.selection.kept)

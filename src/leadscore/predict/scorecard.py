@@ -1,6 +1,7 @@
 """``fit_scorecard``: integer points per field bin and per event count, learned from training rows.
 
-The points are a logistic regression's coefficients on the bins of ``scorecard_bins``, scaled so that
+The points are a logistic regression's coefficients on the bins of ``scorecard_bins`` that a lasso picked
+(``scorecard_choice.select_rules``), scaled so that
 every ``points_to_double`` points double the odds of converting, and rounded together, not each alone
 (``scorecard_rounding``). A ``base`` rule that every lead matches carries the intercept, placed so that
 ``even_odds_at`` points are even odds: a total reads as a chance, and a rule's points as how much it
@@ -33,7 +34,7 @@ from leadscore.model.scoring_model import ScoringModel
 from leadscore.predict.dataset import Row
 from leadscore.predict.metrics import auc
 from leadscore.predict.scorecard_bins import Candidate, Design, design
-from leadscore.predict.scorecard_choice import SEED, Fitted, InactivityPenalty, fit_points
+from leadscore.predict.scorecard_choice import SEED, Fitted, InactivityPenalty, Selection, fit_points, select_rules
 from leadscore.predict.scorecard_rounding import fit_intercept, whole_points
 from leadscore.predict.scorecard_scoring import score_rows
 from leadscore.predict.scorecard_yaml import to_yaml
@@ -102,6 +103,8 @@ class Scorecard:
     references: dict[str, tuple[str, int, int]]
     totals: NDArray[np.int64] = field(repr=False)  # each training row's total, by the fit's own sums
     inactivity: InactivityPenalty | None = None
+    #: Which candidates the lasso kept; None on a card made by hand.
+    selection: Selection | None = None
 
     def model(self) -> ScoringModel:
         return loads_model(self.to_yaml(), f"<{self.name}>")
@@ -147,6 +150,7 @@ def fit_scorecard(
     built = design(rows, support, exclude)
     if not built.candidates:
         raise ValueError(f"no lead field or event count has {support} rows in a bin: nothing to give points to")
+    built, selection = select_rules(rows, built, labels)
     x = built.matrix
     scale = points_to_double / math.log(2)
     fitted = fit_points(rows, built, labels, scale)
@@ -183,6 +187,7 @@ def fit_scorecard(
         references=references,
         totals=totals,
         inactivity=inactivity,
+        selection=selection,
     )
     _self_check(card, rows)
     return card

@@ -83,6 +83,17 @@ def _header(card: Scorecard) -> list[str]:
         f"# Training AUC {auc} on the rows it was fitted on (expect less on new leads). Regularisation C = "
         f"{card.regularisation:g},",
         f"# chosen by cross-validation; a bin or a count cap needs {card.min_support:,} rows.",
+        *_selection_lines(card),
+    ]
+
+
+def _selection_lines(card: Scorecard) -> list[str]:
+    chosen = card.selection
+    if chosen is None or chosen.strength is None:
+        return []
+    return [
+        f"# The rules were picked from {chosen.candidates:,} candidate bins and counts by an L1 penalty (the lasso,",
+        f"# C = {chosen.strength:g}, chosen by cross-validation), which kept {len(chosen.kept):,} of them.",
     ]
 
 
