@@ -14,7 +14,7 @@ from leadscore.predict.artifact import Artifact
 from leadscore.predict.encoding import Encoding, table_of
 from leadscore.predict.learners import LINEAR_C_GRID, Linear, Platt, fit_linear
 from leadscore.predict.metrics import auc, expected_calibration_error
-from leadscore.predict.train import TooFewOutcomes, TrainingSet, _folds, held_out, train
+from leadscore.predict.train import TooFewOutcomes, TrainingSet, _folds, held_out, linear_strength, train
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 DAY_US = 86_400 * 10**6
@@ -273,3 +273,14 @@ def test_training_twice_gives_the_same_model() -> None:
     assert first.metadata["candidates"] == second.metadata["candidates"]
     assert first.version == second.version
     assert json.dumps(first.as_dict(), default=float) == json.dumps(second.as_dict(), default=float)
+
+
+def test_the_linear_strength_is_the_strongest_within_one_standard_error_of_the_best() -> None:
+    """Three folds put the weakest penalty first by a margin their spread cannot tell from noise: the
+    strongest within reach is taken. Where the folds agree closely, the best is."""
+    spread = {0.005: [0.600, 0.606, 0.612], 0.01: [0.603, 0.609, 0.615], 0.05: [0.600, 0.613, 0.626]}
+    assert linear_strength(spread) == 0.005
+    tight = {0.005: [0.600, 0.601, 0.602], 0.01: [0.603, 0.604, 0.605], 0.05: [0.606, 0.607, 0.608]}
+    assert linear_strength(tight) == 0.05
+    assert linear_strength({0.01: [0.61], 0.05: [0.62]}) == 0.05  # one fold: the best mean
+    assert linear_strength({0.01: [0.62], 0.05: [0.62]}) == 0.01  # a tie: the strongest
