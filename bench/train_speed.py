@@ -87,7 +87,9 @@ def main() -> None:
     print(f"leadscore train: {took:.1f} s ({args.rows / took:,.0f} rows/s), ratio to the baseline's 100 rounds "
           f"{took / baseline:.2f}, peak {peak_mib():,.0f} MiB")  # fmt: skip
     rounds = meta["candidates"]["lightgbm"].get("rounds")
-    print(f"chose {meta['kind']} (trees kept {rounds} rounds); held-out AUC {test['auc']:.4f}, ECE {test['ece']:.4f}")
+    strength = meta["candidates"]["logistic"].get("strength")
+    print(f"chose {meta['kind']} (trees kept {rounds} rounds, the linear model's C {strength}); "
+          f"held-out AUC {test['auc']:.4f}, ECE {test['ece']:.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":

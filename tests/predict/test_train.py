@@ -14,7 +14,7 @@ from leadscore.predict.artifact import Artifact
 from leadscore.predict.encoding import Encoding, table_of
 from leadscore.predict.learners import LINEAR_C_GRID, Linear, Platt, fit_linear
 from leadscore.predict.metrics import auc, expected_calibration_error
-from leadscore.predict.train import TooFewOutcomes, TrainingSet, _folds, held_out, linear_strength, train
+from leadscore.predict.train import TooFewOutcomes, TrainingSet, _folds, _path_rows, held_out, linear_strength, train
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 DAY_US = 86_400 * 10**6
@@ -284,3 +284,45 @@ def test_the_linear_strength_is_the_strongest_within_one_standard_error_of_the_b
     assert linear_strength(tight) == 0.05
     assert linear_strength({0.01: [0.61], 0.05: [0.62]}) == 0.05  # one fold: the best mean
     assert linear_strength({0.01: [0.62], 0.05: [0.62]}) == 0.01  # a tie: the strongest
+
+
+def test_large_folds_fit_the_l1_strengths_on_a_sample_with_the_penalty_per_row_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each strength is fitted on at most ``PATH_ROWS`` rows of a fold, at C scaled by rows / sample."""
+    monkeypatch.setattr("leadscore.predict.train.PATH_ROWS", 1500)
+    calls: list[tuple[int, float]] = []
+    real = fit_linear
+
+    def spy(x: np.ndarray, y: np.ndarray, c: float) -> Linear:
+        calls.append((len(y), c))
+        return real(x, y, c)
+
+    monkeypatch.setattr("leadscore.predict.train.fit_linear", spy)
+    data = synthetic(n=6000, seed=5)
+    train(data, horizon_days=90, trained_at=NOW)
+    validation = calls[: 3 * len(LINEAR_C_GRID)]  # three time folds, then the refit
+    assert {rows for rows, _ in validation} == {1500}
+    scales = sorted({round(c / grid, 6) for (_, c), grid in zip(validation, LINEAR_C_GRID * 3, strict=True)})
+    assert len(scales) == 3 and all(s > 1 for s in scales)  # each fold's own rows / 1500
+    assert calls[-1][0] > 1500 and calls[-1][1] in LINEAR_C_GRID  # the refit: every row, the grid's C
+
+    rows, scale = _path_rows(np.arange(1000, dtype=np.intp), np.random.default_rng(0))
+    assert scale == 1.0 and len(rows) == 1000
+    rows, scale = _path_rows(np.arange(0, 6000, 2, dtype=np.intp), np.random.default_rng(0))
+    assert scale == 2.0 and len(rows) == 1500 and len(set(rows)) == 1500
+    assert np.all(np.diff(rows) > 0) and np.all(rows % 2 == 0)
+
+
+def test_a_scaled_c_on_a_sample_keeps_about_as_many_columns_as_c_on_every_row() -> None:
+    """Why C is scaled: liblinear's C multiplies the summed loss, so a quarter of the rows at the same C
+    is a four times stronger penalty, and the lasso would be chosen for rows it is never refitted on."""
+    rng = np.random.default_rng(3)
+    n, k = 20_000, 40
+    x = rng.normal(size=(n, k))
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x @ np.linspace(0.0, 0.15, k))))).astype(np.int64)
+    full = np.count_nonzero(fit_linear(x, y, 0.005).coefficients)
+    sample = rng.choice(n, n // 4, replace=False)
+    scaled = np.count_nonzero(fit_linear(x[sample], y[sample], 0.005 * 4).coefficients)
+    unscaled = np.count_nonzero(fit_linear(x[sample], y[sample], 0.005).coefficients)
+    assert abs(scaled - full) <= 4 < full - unscaled
