@@ -228,9 +228,13 @@ def _path_rows(train: NDArray[np.intp], rng: np.random.Generator) -> tuple[NDArr
     row. liblinear's C multiplies the summed loss, so on a sample of m of n rows, C * n / m fits what C
     fits on all n, and the strength chosen is the one for the refit's rows. Five strengths on 200,000
     rows were two thirds of the time to train on a million leads (81 of 125 s, liblinear alone)."""
-    if len(train) <= PATH_ROWS:
-        return train, 1.0
-    return np.sort(rng.choice(train, PATH_ROWS, replace=False)), len(train) / PATH_ROWS
+    path = _sample(train, PATH_ROWS, rng)
+    return path, len(train) / len(path)
+
+
+def _sample(rows: NDArray[np.intp], size: int, rng: np.random.Generator) -> NDArray[np.intp]:
+    """At most ``size`` of ``rows``, in their order; all of them, and no draw, when there are no more."""
+    return rows if len(rows) <= size else np.sort(rng.choice(rows, size, replace=False))
 
 
 def linear_strength(fold_aucs: dict[float, list[float]]) -> float:
@@ -302,7 +306,7 @@ def train(
     x_all = enc.tree_matrix(data.table, data.size)
     y_all = data.labels
     rng = np.random.default_rng(SEED)
-    pick = np.sort(rng.choice(fit_rows, SELECTION_ROWS, replace=False)) if len(fit_rows) > SELECTION_ROWS else fit_rows
+    pick = _sample(fit_rows, SELECTION_ROWS, rng)
     folds, validation = _folds(data, pick, by_time)
     candidates, seen = _validate(x_all[pick], y_all[pick], enc, folds)
     y_seen = y_all[pick][seen]
